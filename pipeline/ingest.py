@@ -1,0 +1,510 @@
+"""Ingest: feedback exports (CSV/TSV, JSONL, JSON, Parquet, XLSX) → one table of rows.
+
+Output columns are ``schemas.INGESTED`` plus the metadata columns. Every record in every file
+becomes exactly one row, in input order; a record that cannot be used is kept with
+``excluded=True`` and a reason, never dropped. Problems that make the whole input unusable
+(missing file, no text column...) raise :class:`InputError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import IngestConfig
+from pipeline.errors import InputError, where
+from pipeline.schemas import INGESTED
+
+__all__ = ["SUPPORTED_SUFFIXES", "Ingested", "ingest", "ingest_frame"]
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+}
+
+#: Column names (lowercased, without spaces, dashes or underscores) recognised without a flag.
+TEXT_NAMES = (
+    "text", "content", "feedback", "comment", "comments", "review", "reviewtext", "body",
+    "message", "description", "verbatim", "feedbacktext", "commenttext", "utterance", "report",
+    "response", "complaint", "remarks",
+)  # fmt: skip
+ID_NAMES = (
+    "id", "feedbackid", "reviewid", "reportid", "ticketid", "commentid", "messageid",
+    "responseid", "recordid", "uuid",
+)  # fmt: skip
+TIME_NAMES = (
+    "timestamp", "time", "date", "datetime", "createdat", "created", "createdtime", "submittedat",
+    "submitted", "reviewdate", "reportedat", "eventtime", "at",
+)  # fmt: skip
+
+_NUMBER = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$")
+_WARN_EXAMPLES = 3
+
+
+@dataclass
+class Ingested:
+    """What ingest hands on: the rows, the files read, and the warnings raised on the way."""
+
+    rows: pd.DataFrame
+    files: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    meta_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Raw:
+    """One file parsed into records, before column mapping."""
+
+    records: pd.DataFrame  # all columns as read, object dtype
+    source_rows: list[int]
+    bad: list[tuple[int, str, str]]  # (source_row, raw text, why) for unparseable records
+    row_label: str = "row"
+
+
+class _Warnings:
+    """Collects one-line warnings; logs the first few of each kind, then a count."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._counts: dict[str, int] = {}
+
+    def add(self, kind: str, line: str) -> None:
+        n = self._counts.get(kind, 0) + 1
+        self._counts[kind] = n
+        if n <= _WARN_EXAMPLES:
+            log.warning(line)
+        self.lines.append(line)
+
+    def summarize(self) -> None:
+        for kind, n in self._counts.items():
+            if n > _WARN_EXAMPLES:
+                log.warning("%s: %d rows in all (first %d shown above).", kind, n, _WARN_EXAMPLES)
+
+
+def _norm_name(name: object) -> str:
+    return re.sub(r"[\s_\-.]+", "", str(name)).lower()
+
+
+def _decode(path: Path, data: bytes, warnings: _Warnings) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        warnings.add(
+            "encoding",
+            f"{where(path, line)}: not valid UTF-8 (byte 0x{data[exc.start]:02x}); "
+            "read the whole file as Latin-1 — check accented characters in the output.",
+        )
+        return data.decode("latin-1")
+
+
+def _read_csv(path: Path, data: bytes, warnings: _Warnings) -> _Raw:
+    text = _decode(path, data, warnings)
+    if path.suffix.lower() == ".tsv":
+        delimiter = "\t"
+    else:
+        try:
+            delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    csv.field_size_limit(2**31 - 1)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    source_rows: list[int] = []
+    bad: list[tuple[int, str, str]] = []
+    start = 1
+    try:
+        for record in reader:
+            line = start
+            start = reader.line_num + 1
+            if not record or all(not cell.strip() for cell in record):
+                continue  # blank line: not a record
+            if header is None:
+                header = [cell.strip() for cell in record]
+                continue
+            if len(record) != len(header):
+                why = f"expected {len(header)} fields, found {len(record)}"
+                bad.append((line, delimiter.join(record), why))
+                continue
+            rows.append(record)
+            source_rows.append(line)
+    except csv.Error as exc:
+        raise InputError(f"{where(path, start)}: cannot parse CSV: {exc}.") from None
+    if header is None:
+        raise InputError(f"{path}: no header row; the file holds only blank lines.")
+    _check_header(path, header)
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    return _Raw(frame, source_rows, bad, row_label="line")
+
+
+def _check_header(path: Path, header: Sequence[object]) -> None:
+    seen: set[str] = set()
+    for name in header:
+        if str(name) in seen:
+            raise InputError(f"{path}: column {str(name)!r} appears twice in the header; rename one.")
+        seen.add(str(name))
+
+
+def _read_jsonl(path: Path, data: bytes, warnings: _Warnings) -> _Raw:
+    text = _decode(path, data, warnings)
+    records: list[dict[str, Any]] = []
+    source_rows: list[int] = []
+    bad: list[tuple[int, str, str]] = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            bad.append((line_no, line, f"malformed JSON: {exc.msg} at char {exc.pos}"))
+            continue
+        if not isinstance(record, dict):
+            bad.append((line_no, line, f"expected a JSON object, found {type(record).__name__}"))
+            continue
+        records.append(record)
+        source_rows.append(line_no)
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    return _Raw(frame.astype(object), source_rows, bad, row_label="line")
+
+
+def _read_json(path: Path, data: bytes, warnings: _Warnings) -> _Raw:
+    text = _decode(path, data, warnings)
+    if not text.lstrip().startswith("["):
+        return _read_jsonl(path, data, warnings)
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where(path, exc.lineno)}: malformed JSON: {exc.msg}.") from None
+    records: list[dict[str, Any]] = []
+    source_rows: list[int] = []
+    bad: list[tuple[int, str, str]] = []
+    for i, item in enumerate(items, start=1):
+        if isinstance(item, dict):
+            records.append(item)
+            source_rows.append(i)
+        else:
+            bad.append((i, json.dumps(item)[:200], f"expected a JSON object, found {type(item).__name__}"))
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    return _Raw(frame.astype(object), source_rows, bad, row_label="record")
+
+
+def _read_parquet(path: Path) -> _Raw:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several unrelated types for a corrupt file
+        raise InputError(f"{path}: cannot read as Parquet: {exc}.") from None
+    return _Raw(frame.astype(object), list(range(1, len(frame) + 1)), [], row_label="record")
+
+
+def _read_xlsx(path: Path, sheet: str | int) -> _Raw:
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
+    except ValueError as exc:
+        raise InputError(f"{path}: cannot read sheet {sheet!r}: {exc}.") from None
+    except Exception as exc:  # openpyxl/zipfile errors for a file that is not really XLSX
+        raise InputError(f"{path}: cannot read as XLSX: {exc}.") from None
+    _check_header(path, list(frame.columns))
+    # Sheet row numbers: the header is row 1, so the first record is row 2.
+    return _Raw(frame, [i + 2 for i in range(len(frame))], [], row_label="row")
+
+
+def _read_file(path: Path, config: IngestConfig, warnings: _Warnings) -> _Raw:
+    if not path.exists():
+        raise InputError(f"{path}: file not found.")
+    if not path.is_file():
+        raise InputError(f"{path}: not a file.")
+    kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise InputError(f"{path}: unknown format {path.suffix or '(no suffix)'!r}; supported: {supported}.")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes).")
+    if kind == "parquet":
+        return _read_parquet(path)
+    if kind == "xlsx":
+        return _read_xlsx(path, config.sheet)
+    data = path.read_bytes()
+    if kind == "csv":
+        return _read_csv(path, data, warnings)
+    if kind == "json":
+        return _read_json(path, data, warnings)
+    return _read_jsonl(path, data, warnings)
+
+
+def _pick_column(
+    columns: list[str],
+    wanted: str | None,
+    names: Sequence[str],
+    *,
+    path: Path,
+    role: str,
+    flag: str,
+) -> str | None:
+    """The configured column if given, else the unique column with a common name for ``role``."""
+    if wanted is not None:
+        if wanted in columns:
+            return wanted
+        by_norm = {str(c).strip().lower(): c for c in columns}
+        if wanted.strip().lower() in by_norm:
+            return by_norm[wanted.strip().lower()]
+        raise InputError(f"{path}: {role} column {wanted!r} not found; columns are {columns}.")
+    matches = [c for c in columns if _norm_name(c) in names]
+    if role != "text" or len(matches) <= 1:
+        if matches:
+            return min(matches, key=lambda c: names.index(_norm_name(c)))
+        return None
+    raise InputError(
+        f"{path}: several columns could hold the feedback text: {matches}; "
+        f"say which with {flag} (e.g. {flag} {matches[0]!r})."
+    )
+
+
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _text_status(value: object) -> tuple[str | None, str | None]:
+    """(text, exclusion reason) for one cell of the text column."""
+    if _is_missing(value):
+        return None, "empty"
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "not_text"
+    if not isinstance(value, str):
+        return str(value), "not_text"
+    if value == "":
+        return value, "empty"
+    if not value.strip():
+        return value, "whitespace_only"
+    if _NUMBER.match(value):
+        return value, "not_text"
+    return value, None
+
+
+def _parse_times(
+    values: pd.Series, *, path: Path, column: str, source_rows: list[int], warnings: _Warnings
+) -> pd.Series:
+    present = values.map(lambda v: not _is_missing(v) and str(v).strip() != "")
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    if not present.any():
+        return out
+    given = values[present]
+    numeric = pd.to_numeric(given, errors="coerce")
+    if numeric.notna().all():
+        unit = "ms" if numeric.abs().max() > 1e11 else "s"
+        parsed = pd.to_datetime(numeric, unit=unit, utc=True, errors="coerce")
+    else:
+        parsed = pd.to_datetime(given.astype(str).str.strip(), utc=True, errors="coerce", format="mixed")
+    out.loc[given.index] = parsed
+    failed = given.index[parsed.isna()]
+    for i in failed:
+        warnings.add(
+            "unparseable timestamp",
+            f"{where(path, source_rows[i], column)}: cannot parse timestamp {str(values[i])[:40]!r}; "
+            "the row is kept without a time.",
+        )
+    return out
+
+
+def _map_file(path: Path, raw: _Raw, config: IngestConfig, warnings: _Warnings) -> tuple[pd.DataFrame, list[str]]:
+    frame = raw.records
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+    if frame.empty and not raw.bad:
+        raise InputError(f"{path}: no data rows (header only or empty); columns are {columns}.")
+    if not columns:
+        raise InputError(f"{path}: no parseable records; first problem: {where(path, raw.bad[0][0])}: {raw.bad[0][2]}.")
+    text_col = _pick_column(columns, config.text_col, TEXT_NAMES, path=path, role="text", flag="--text-col")
+    if text_col is None:
+        raise InputError(f"{path}: no text column found among {columns}; say which with --text-col.")
+    id_col = _pick_column(columns, config.id_col, ID_NAMES, path=path, role="id", flag="--id-col")
+    time_col = _pick_column(columns, config.time_col, TIME_NAMES, path=path, role="time", flag="--time-col")
+    if config.meta_cols is not None:
+        for name in config.meta_cols:
+            if name not in columns:
+                raise InputError(f"{path}: metadata column {name!r} not found; columns are {columns}.")
+        meta_cols = list(config.meta_cols)
+    else:
+        meta_cols = [c for c in columns if c not in {text_col, id_col, time_col}]
+
+    statuses = [_text_status(v) for v in frame[text_col].tolist()]
+    texts = [t for t, _ in statuses]
+    reasons = [r for _, r in statuses]
+    usable = [t for t, r in statuses if r is None or r == "not_text"]
+    numeric_share = sum(1 for r in reasons if r == "not_text") / max(1, len(usable))
+    if len(usable) >= 5 and numeric_share >= 0.9:
+        sample = next(t for t, r in statuses if r == "not_text")
+        raise InputError(
+            f"{where(path, column=text_col)}: holds numbers or other non-text values (e.g. {sample!r}), "
+            f"not feedback text; pick the text column with --text-col (columns are {columns})."
+        )
+    for i, reason in enumerate(reasons):
+        if reason == "not_text":
+            warnings.add(
+                "non-text value",
+                f"{where(path, raw.source_rows[i], text_col)}: {str(texts[i])[:40]!r} is not text; row excluded.",
+            )
+
+    ids: list[str] = []
+    for i, value in enumerate(frame[id_col].tolist() if id_col else [None] * len(frame)):
+        if _is_missing(value) or str(value).strip() == "":
+            generated = f"{path.name}:{raw.source_rows[i]}"
+            if id_col is not None:
+                warnings.add(
+                    "missing id",
+                    f"{where(path, raw.source_rows[i], id_col)}: missing id; using {generated!r}.",
+                )
+            ids.append(generated)
+        else:
+            ids.append(_id_str(value))
+
+    out = pd.DataFrame(
+        {
+            "row_id": ids,
+            "source_file": str(path),
+            "source_row": raw.source_rows,
+            "text": texts,
+            "excluded": [r is not None for r in reasons],
+            "exclusion_reason": reasons,
+        }
+    )
+    if time_col is not None:
+        out["time"] = _parse_times(
+            frame[time_col],
+            path=path,
+            column=time_col,
+            source_rows=raw.source_rows,
+            warnings=warnings,
+        ).to_numpy()
+    else:
+        out["time"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
+    reserved = set(INGESTED) | {"status", "theme_id", "x", "y", "clean_text", "language"}
+    renamed: list[str] = []
+    for col in meta_cols:
+        name = f"meta_{col}" if col in reserved else col
+        out[name] = frame[col].to_numpy()
+        renamed.append(name)
+
+    if raw.bad:
+        for line, _raw_text, why in raw.bad:
+            warnings.add("unparseable", f"{where(path, line)}: {why}; row excluded (unparseable).")
+        bad = pd.DataFrame(
+            {
+                "row_id": [f"{path.name}:{line}" for line, _, _ in raw.bad],
+                "source_file": str(path),
+                "source_row": [line for line, _, _ in raw.bad],
+                "text": [raw_text for _, raw_text, _ in raw.bad],
+                "excluded": True,
+                "exclusion_reason": "unparseable",
+                "time": pd.Series(pd.NaT, index=range(len(raw.bad)), dtype="datetime64[ns, UTC]"),
+            }
+        )
+        out = pd.concat([out, bad], ignore_index=True).sort_values("source_row", kind="stable")
+        out = out.reset_index(drop=True)
+    return out, renamed
+
+
+def _id_str(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (datetime, date, np.datetime64)):
+        return pd.Timestamp(value).isoformat()
+    return str(value).strip()
+
+
+def _finish(frames: list[pd.DataFrame], meta: list[str], warnings: _Warnings) -> pd.DataFrame:
+    rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    # Duplicate ids: the first row keeps the id; later ones are excluded and made unique.
+    seen: dict[str, int] = {}
+    ids = rows["row_id"].tolist()
+    excluded = rows["excluded"].to_numpy(copy=True)
+    reasons = rows["exclusion_reason"].tolist()
+    for i, row_id in enumerate(ids):
+        count = seen.get(row_id, 0)
+        seen[row_id] = count + 1
+        if count:
+            ids[i] = f"{row_id}#{count + 1}"
+            warnings.add(
+                "duplicate id",
+                f"{where(rows.at[i, 'source_file'], int(rows.at[i, 'source_row']))}: id {row_id!r} "
+                "already used by an earlier row; row excluded (duplicate_id).",
+            )
+            if not excluded[i]:
+                excluded[i] = True
+                reasons[i] = "duplicate_id"
+    rows["row_id"] = ids
+    rows["excluded"] = excluded
+    rows["exclusion_reason"] = pd.Series(reasons, dtype=object)
+    rows["source_row"] = rows["source_row"].astype("int64")
+    for col in meta:
+        if rows[col].dtype == object:
+            rows[col] = rows[col].map(lambda v: None if _is_missing(v) else str(v)).astype(object)
+    return rows[[*INGESTED, *meta]]
+
+
+def ingest(paths: Sequence[str | Path], config: IngestConfig | None = None) -> Ingested:
+    """Read every file, map its columns, and return all records as one table."""
+    config = config or IngestConfig()
+    if not paths:
+        raise InputError("No input files given.")
+    warnings = _Warnings()
+    frames: list[pd.DataFrame] = []
+    meta: list[str] = []
+    files: list[dict[str, Any]] = []
+    for raw_path in paths:
+        path = Path(raw_path)
+        raw = _read_file(path, config, warnings)
+        frame, file_meta = _map_file(path, raw, config, warnings)
+        frames.append(frame)
+        meta.extend(c for c in file_meta if c not in meta)
+        files.append({"path": str(path), "rows": len(frame), "bytes": path.stat().st_size})
+    for frame in frames:
+        for col in meta:
+            if col not in frame.columns:
+                frame[col] = None
+    rows = _finish(frames, meta, warnings)
+    warnings.summarize()
+    return Ingested(rows=rows, files=files, warnings=warnings.lines, meta_columns=meta)
+
+
+def ingest_frame(frame: pd.DataFrame, config: IngestConfig | None = None, *, name: str = "<dataframe>") -> Ingested:
+    """Ingest an in-memory DataFrame (notebook use) with the same rules as a file."""
+    config = config or IngestConfig()
+    warnings = _Warnings()
+    raw = _Raw(frame.reset_index(drop=True).astype(object), list(range(1, len(frame) + 1)), [])
+    mapped, meta = _map_file(Path(name), raw, config, warnings)
+    rows = _finish([mapped], meta, warnings)
+    warnings.summarize()
+    return Ingested(
+        rows=rows,
+        files=[{"path": name, "rows": len(rows)}],
+        warnings=warnings.lines,
+        meta_columns=meta,
+    )

@@ -1,0 +1,128 @@
+"""Reduce: embeddings → a few dimensions for clustering, and 2-d for the map.
+
+Both UMAP fits share one nearest-neighbour graph, computed once. Fitting is seeded, so the same
+input and seed give the same coordinates. ``umap`` is imported only when used: importing it
+costs seconds and its first fit compiles with numba.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pipeline.config import ReduceConfig
+
+__all__ = ["PcaReducer", "Reduced", "UmapReducer", "default_n_neighbors", "reduce"]
+
+log = logging.getLogger(__name__)
+
+
+def default_n_neighbors(n: int) -> int:
+    """15 near 5,000 points, growing slowly with size so large exports keep their global shape."""
+    return int(min(max(n - 1, 2), np.clip(round(15 * (n / 5000) ** 0.25), 10, 50)))
+
+
+@dataclass
+class Reduced:
+    cluster_space: np.ndarray  # (n, n_components)
+    map_2d: np.ndarray  # (n, 2); NaN when the map is off
+    params: dict[str, Any]
+
+
+class UmapReducer:
+    """UMAP with a shared kNN graph: ``fit_transform`` for clustering, ``map_2d`` for the map."""
+
+    def __init__(
+        self, *, n_components: int = 5, n_neighbors: int | None = None, min_dist: float = 0.0,
+        metric: str = "cosine", random_state: int = 42,
+    ) -> None:  # fmt: skip
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.metric = metric
+        self.random_state = random_state
+
+    def _umap(self, n: int, n_components: int, min_dist: float) -> Any:
+        import umap
+
+        return umap.UMAP(
+            n_neighbors=self.n_neighbors_,
+            n_components=n_components,
+            min_dist=min_dist,
+            metric=self.metric,
+            random_state=self.random_state,
+            init="spectral" if n >= 100 else "random",
+            precomputed_knn=self.knn_,
+            low_memory=True,
+        )
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        from umap.umap_ import nearest_neighbors
+
+        n = X.shape[0]
+        self.n_neighbors_ = self.n_neighbors or default_n_neighbors(n)
+        self.n_neighbors_ = min(self.n_neighbors_, n - 1)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*n_jobs value.*")
+            warnings.filterwarnings("ignore", category=UserWarning, module="umap")
+            self.knn_ = nearest_neighbors(X, self.n_neighbors_, self.metric, {}, False, self.random_state)
+            return np.asarray(self._umap(n, self.n_components, self.min_dist).fit_transform(X), np.float32)
+
+    def map_2d(self, X: np.ndarray) -> np.ndarray:
+        """A 2-d layout of the same points for display (reuses the kNN graph)."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*n_jobs value.*")
+            warnings.filterwarnings("ignore", category=UserWarning, module="umap")
+            return np.asarray(self._umap(X.shape[0], 2, 0.1).fit_transform(X), np.float32)
+
+
+class PcaReducer:
+    """PCA: seconds instead of minutes on huge inputs, and a fast reducer for tests."""
+
+    def __init__(self, *, n_components: int = 5, random_state: int = 42) -> None:
+        self.n_components = n_components
+        self.random_state = random_state
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        from sklearn.decomposition import PCA
+
+        k = max(1, min(self.n_components, X.shape[0], X.shape[1]))
+        self.pca_ = PCA(n_components=k, random_state=self.random_state).fit(X)
+        return np.asarray(self.pca_.transform(X), np.float32)
+
+    def map_2d(self, X: np.ndarray) -> np.ndarray:
+        out = np.zeros((X.shape[0], 2), np.float32)
+        z = self.pca_.transform(X)[:, :2]
+        out[:, : z.shape[1]] = z
+        return out
+
+
+def make_reducer(config: ReduceConfig, seed: int) -> Any:
+    if config.method == "pca":
+        return PcaReducer(n_components=config.n_components, random_state=seed)
+    return UmapReducer(
+        n_components=config.n_components, n_neighbors=config.n_neighbors, min_dist=config.min_dist,
+        metric=config.metric, random_state=seed,
+    )  # fmt: skip
+
+
+def reduce(vectors: np.ndarray, config: ReduceConfig, *, seed: int, reducer: Any = None) -> Reduced:
+    """Fit the reducer on the distinct vectors; any object with ``fit_transform`` can stand in."""
+    n = vectors.shape[0]
+    reducer = reducer if reducer is not None else make_reducer(config, seed)
+    cluster_space = reducer.fit_transform(vectors)
+    if config.map_2d and hasattr(reducer, "map_2d"):
+        map_2d = reducer.map_2d(vectors)
+    elif config.map_2d and cluster_space.shape[1] >= 2:
+        map_2d = cluster_space[:, :2]
+    else:
+        map_2d = np.full((n, 2), np.nan, np.float32)
+    params = {"reducer": type(reducer).__name__, "n": n}
+    if hasattr(reducer, "n_neighbors_"):
+        params["n_neighbors"] = int(reducer.n_neighbors_)
+    log.info("Reduced %d vectors to %d dimensions with %s", n, cluster_space.shape[1], params["reducer"])
+    return Reduced(cluster_space, map_2d, params)

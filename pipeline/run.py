@@ -1,0 +1,275 @@
+"""The runner: composes the stages in order, times each, and writes the run directory.
+
+    ingest → clean → embed → reduce → cluster → represent → summarize → report
+
+It reads like the flow above; each stage is a plain function from ``pipeline.<stage>``. The
+embedder, reducer, clusterer and spaCy pipeline can be swapped through the config or passed in
+as objects (like BERTopic's sub-models).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.embedding import Embedder, make_embedder
+from pipeline import __version__
+from pipeline._profile import peak_rss_mb, stage
+from pipeline.clean import clean
+from pipeline.cluster import cluster
+from pipeline.config import RunConfig, load_config
+from pipeline.embed import embed
+from pipeline.ingest import Ingested, ingest, ingest_frame
+from pipeline.reduce import reduce
+from pipeline.report import insights_markdown, report_html
+from pipeline.represent import represent
+from pipeline.schemas import FEEDBACK
+from pipeline.store import (
+    EmbeddingCache,
+    RunStore,
+    default_cache_dir,
+    file_sha256,
+    package_versions,
+    write_csv,
+    write_json,
+    write_parquet,
+    write_text,
+)
+from pipeline.summarize import RANKING_FORMULA, summarize
+
+__all__ = ["RunResult", "run"]
+
+log = logging.getLogger(__name__)
+
+Inputs = str | Path | pd.DataFrame | Sequence[str | Path]
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the tables as DataFrames, the manifest, and where they were written."""
+
+    feedback: pd.DataFrame
+    themes: pd.DataFrame
+    manifest: dict[str, Any]
+    config: RunConfig
+    run_dir: Path | None = None
+    embeddings: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def accounting(self) -> dict[str, Any]:
+        return dict(self.manifest["accounting"])
+
+    def summary(self, top_n: int = 10) -> str:
+        """A few plain lines: row accounting and the top themes."""
+        acc = self.accounting
+        lines = [
+            f"rows in {acc['rows_in']}: themed {acc['themed']}, outliers {acc['outliers']}"
+            f" ({acc['outliers_reassigned']} reassignable), excluded {acc['excluded']}",
+        ]
+        if acc["excluded_by_reason"]:
+            lines.append("excluded by reason: " + ", ".join(f"{k} {v}" for k, v in acc["excluded_by_reason"].items()))
+        lines.extend(f"note: {note}" for note in self.manifest["notes"])
+        for _, row in self.themes.head(top_n).iterrows():
+            lines.append(
+                f"{int(row['rank']):>3}. [{int(row['theme_id'])}] {row['label']} — {row['size']} ({row['share']:.1%})"
+            )
+        if self.run_dir is not None:
+            lines.append(f"written to {self.run_dir}")
+        return "\n".join(lines)
+
+
+def _run_id(files: list[dict[str, Any]], config: RunConfig) -> str:
+    digest = hashlib.sha256(config.model_dump_json().encode())
+    for f in files:
+        digest.update(str(f.get("sha256", f["path"])).encode())
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + digest.hexdigest()[:6]
+
+
+def _feedback_table(
+    cleaned: pd.DataFrame,
+    meta_columns: list[str],
+    valid: np.ndarray,
+    labels: np.ndarray,
+    reassigned: np.ndarray,
+    coords: np.ndarray,
+) -> pd.DataFrame:
+    """The per-row output table: every input row, in input order."""
+    n = len(cleaned)
+    theme = np.full(n, -1, np.int64)
+    theme_re = np.full(n, -1, np.int64)
+    xy = np.full((n, 2), np.nan, np.float32)
+    theme[valid] = labels
+    theme_re[valid] = reassigned
+    xy[valid] = coords
+    status = np.where(~cleaned["excluded"].to_numpy(), np.where(theme >= 0, "themed", "outlier"), "excluded")
+    out = cleaned[["row_id", "source_file", "source_row", "text", "clean_text", "language"]].copy()
+    out["status"] = status
+    out["exclusion_reason"] = cleaned["exclusion_reason"]
+    out["duplicate_of"] = cleaned["duplicate_of"]
+    out["truncated"] = cleaned["truncated"]
+    out["theme_id"] = theme
+    out["theme_id_reassigned"] = theme_re
+    out["x"] = xy[:, 0]
+    out["y"] = xy[:, 1]
+    out["time"] = cleaned["time"]
+    for col in meta_columns:
+        out[col] = cleaned[col]
+    return out[[*FEEDBACK, *meta_columns]]
+
+
+def _accounting(feedback: pd.DataFrame) -> dict[str, Any]:
+    status = feedback["status"].value_counts()
+    acc: dict[str, Any] = {
+        "rows_in": len(feedback),
+        "themed": int(status.get("themed", 0)),
+        "outliers": int(status.get("outlier", 0)),
+        "excluded": int(status.get("excluded", 0)),
+        "excluded_by_reason": dict(
+            Counter(feedback.loc[feedback["status"] == "excluded", "exclusion_reason"].astype(str)).most_common()
+        ),
+        "outliers_reassigned": int(((feedback["status"] == "outlier") & (feedback["theme_id_reassigned"] >= 0)).sum()),
+        "duplicates": int(feedback["duplicate_of"].notna().sum()),
+        "truncated": int(feedback["truncated"].sum()),
+    }
+    if acc["rows_in"] != acc["themed"] + acc["outliers"] + acc["excluded"]:
+        raise RuntimeError(f"Row accounting broken: {acc}")  # an internal error, never the user's
+    return acc
+
+
+def run(
+    inputs: Inputs,
+    config: RunConfig | None = None,
+    *,
+    config_file: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    embedder: Embedder | None = None,
+    reducer: Any = None,
+    clusterer: Any = None,
+    nlp: Any = None,
+    write: bool = True,
+    show_progress: bool = False,
+) -> RunResult:
+    """Run the whole pipeline on files (or a DataFrame) and return the tables.
+
+    ``config`` or ``config_file`` + ``overrides`` (dotted keys, e.g. ``{"cluster.min_cluster_size": 20}``)
+    set the parameters. With ``write=True`` the artifacts go to ``<output.out_dir>/<run_id>/``.
+    """
+    if config is None:
+        config = load_config(config_file, overrides)
+    elif overrides:
+        config = config.with_overrides(overrides)
+    timings: dict[str, dict[str, Any]] = {}
+    notes: list[str] = []
+
+    with stage("ingest", timings):
+        if isinstance(inputs, pd.DataFrame):
+            ingested: Ingested = ingest_frame(inputs, config.ingest)
+        else:
+            paths = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+            ingested = ingest(paths, config.ingest)
+            for info in ingested.files:
+                info["sha256"] = file_sha256(Path(info["path"]))
+
+    with stage("clean", timings):
+        cleaned = clean(ingested.rows, config.clean, nlp=nlp)
+
+    embedder = embedder or make_embedder(
+        config.embed.model, batch_size=config.embed.batch_size, device=config.embed.device
+    )
+    with stage("embed", timings):
+        cache = None
+        if config.embed.use_cache:
+            cache = EmbeddingCache(config.embed.cache_dir or default_cache_dir(), embedder.identity)
+        embedded = embed(cleaned, embedder, cache=cache, show_progress=show_progress)
+
+    valid = embedded.row_group >= 0
+    n_groups = len(embedded.group_first_row)
+    row_vectors = embedded.row_vectors()
+    with stage("reduce", timings):
+        if n_groups >= config.cluster.min_rows:
+            reduced = reduce(embedded.vectors, config.reduce, seed=config.seed, reducer=reducer)
+        else:
+            reduced = None
+
+    with stage("cluster", timings):
+        points = reduced.cluster_space[embedded.row_group[valid]] if reduced is not None else row_vectors
+        clustered = cluster(points, row_vectors, config.cluster, n_distinct=n_groups, clusterer=clusterer)
+        if clustered.note:
+            notes.append(clustered.note)
+
+    with stage("represent", timings):
+        clustered_rows = cleaned.loc[valid].reset_index(drop=True)
+        themes = represent(clustered_rows, clustered.labels, row_vectors, config.represent, embedder=embedder)
+
+    with stage("summarize", timings):
+        themes = summarize(themes, clustered.labels, clustered.reassigned, clustered_rows["time"], config.summarize)
+        coords = (
+            reduced.map_2d[embedded.row_group[valid]] if reduced is not None else np.full((int(valid.sum()), 2), np.nan)
+        )
+        feedback = _feedback_table(
+            cleaned, ingested.meta_columns, valid, clustered.labels, clustered.reassigned, coords
+        )
+        accounting = _accounting(feedback)
+
+    manifest: dict[str, Any] = {
+        "tool": "feedback-insights",
+        "version": __version__,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "config": config.model_dump(mode="json"),
+        "packages": package_versions(),
+        "models": {
+            "embedding": embedder.identity,
+            "spacy": config.clean.spacy_model,
+            "language_id": "py3langid" if config.clean.detect_language else None,
+        },
+        "inputs": ingested.files,
+        "accounting": accounting,
+        "ranking_formula": RANKING_FORMULA,
+        "embedding_cache": {**embedded.stats, "dir": str(cache.dir) if cache else None},
+        "reduce": reduced.params if reduced is not None else None,
+        "cluster": {**clustered.params, "n_themes": len(themes)},
+        "notes": notes,
+        "warnings": {"count": len(ingested.warnings), "first": ingested.warnings[:50]},
+        "stages": timings,
+    }
+    result = RunResult(feedback, themes, manifest, config, embeddings=embedded.vectors)
+    if write:
+        result.run_dir = _write(result, config, ingested, timings, notes)
+    return result
+
+
+def _write(
+    result: RunResult, config: RunConfig, ingested: Ingested, timings: dict[str, dict[str, Any]], notes: list[str]
+) -> Path:
+    run_id = config.output.run_id or _run_id(ingested.files, config)
+    store = RunStore(config.output.out_dir, run_id, force=config.output.force)
+    try:
+        with stage("report", timings):
+            write_parquet(result.feedback, store.path("feedback.parquet"))
+            write_parquet(result.themes, store.path("themes.parquet"))
+            write_csv(result.themes.drop(columns=["centroid"]), store.path("themes.csv"))
+            acc = result.manifest["accounting"]
+            write_text(
+                insights_markdown(result.themes, acc, top_n=config.summarize.top_n, notes=notes),
+                store.path("insights.md"),
+            )
+            if config.output.write_report:
+                write_text(report_html(result.themes, acc, run_id=run_id, notes=notes), store.path("report.html"))
+        result.manifest["run_id"] = run_id
+        result.manifest["peak_rss_mb"] = round(peak_rss_mb(), 1)
+        write_json(result.manifest, store.path("manifest.json"))
+        return store.commit()
+    except BaseException:
+        store.abandon()
+        raise
