@@ -16,9 +16,45 @@ from models.embedding import Embedder
 from pipeline.schemas import CLEANED, require
 from pipeline.store import EmbeddingCache, text_key
 
-__all__ = ["Embedded", "embed"]
+__all__ = ["CachedEmbedder", "Embedded", "embed"]
 
 log = logging.getLogger(__name__)
+
+
+class CachedEmbedder:
+    """Wraps an embedder with the on-disk cache: only texts never seen with this model are encoded.
+
+    Also used for keyword embeddings, so a re-run of the same export does not load the model.
+    """
+
+    def __init__(self, embedder: Embedder, cache: EmbeddingCache | None) -> None:
+        self.embedder = embedder
+        self.cache = cache
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def identity(self) -> str:
+        return self.embedder.identity
+
+    def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        if self.cache is None:
+            self.misses += len(texts)
+            return self.embedder.encode(texts, show_progress=show_progress)
+        hashes = [text_key(t) for t in texts]
+        vectors, missing = self.cache.get_many(hashes)
+        if missing:
+            todo = list(dict.fromkeys(texts[i] for i in missing))  # each distinct text once
+            fresh = dict(zip(todo, self.embedder.encode(todo, show_progress=show_progress), strict=True))
+            if vectors is None:
+                vectors = np.zeros((len(texts), len(next(iter(fresh.values())))), dtype=np.float32)
+            for i in missing:
+                vectors[i] = fresh[texts[i]]
+            self.cache.put_many([text_key(t) for t in todo], np.stack([fresh[t] for t in todo]))
+        assert vectors is not None
+        self.hits += len(texts) - len(missing)
+        self.misses += len(missing)
+        return vectors
 
 
 @dataclass
@@ -35,10 +71,8 @@ class Embedded:
         return self.vectors[self.row_group[self.row_group >= 0]]
 
 
-def embed(
-    rows: pd.DataFrame, embedder: Embedder, *, cache: EmbeddingCache | None = None, show_progress: bool = False
-) -> Embedded:
-    """Embed each duplicate group once, reading and filling the cache."""
+def embed(rows: pd.DataFrame, embedder: Embedder, *, show_progress: bool = False) -> Embedded:
+    """Embed each duplicate group once (pass a :class:`CachedEmbedder` to use the cache)."""
     require(rows, CLEANED, stage="embed")
     keys = rows["dup_key"].tolist()
     excluded = rows["excluded"].to_numpy()
@@ -55,19 +89,9 @@ def embed(
         row_group[i] = g
     clean_texts = rows["clean_text"].tolist()
     texts = [clean_texts[i] for i in first_rows]
+    first = np.array(first_rows, dtype=np.int64)
     if not texts:
-        return Embedded(np.zeros((0, 0), np.float32), row_group, np.array(first_rows, dtype=np.int64))
-
-    hashes = [text_key(t) for t in texts]
-    vectors, missing = cache.get_many(hashes) if cache is not None else (None, list(range(len(texts))))
-    if missing:
-        fresh = embedder.encode([texts[i] for i in missing], show_progress=show_progress)
-        if vectors is None:
-            vectors = np.zeros((len(texts), fresh.shape[1]), dtype=np.float32)
-        vectors[missing] = fresh
-        if cache is not None:
-            cache.put_many([hashes[i] for i in missing], fresh)
-    assert vectors is not None
-    stats = {"groups": len(texts), "computed": len(missing), "from_cache": len(texts) - len(missing)}
-    log.info("Embedded %d distinct texts (%d from cache)", len(texts), stats["from_cache"])
-    return Embedded(vectors, row_group, np.array(first_rows, dtype=np.int64), stats)
+        return Embedded(np.zeros((0, 0), np.float32), row_group, first, {"groups": 0})
+    vectors = embedder.encode(texts, show_progress=show_progress)
+    log.info("Embedded %d distinct texts for %d rows", len(texts), int((row_group >= 0).sum()))
+    return Embedded(np.asarray(vectors, dtype=np.float32), row_group, first, {"groups": len(texts)})

@@ -16,9 +16,34 @@ import numpy as np
 
 from pipeline.config import ReduceConfig
 
-__all__ = ["PcaReducer", "Reduced", "UmapReducer", "default_n_neighbors", "reduce"]
+__all__ = ["PcaReducer", "Reduced", "UmapReducer", "default_n_neighbors", "exact_knn", "make_reducer", "reduce"]
 
 log = logging.getLogger(__name__)
+
+
+#: Up to this many points the kNN graph is computed exactly (blocked dot products): deterministic,
+#: and it skips pynndescent's numba compilation (tens of seconds in a fresh process).
+EXACT_KNN_MAX = 20_000
+
+
+def exact_knn(X: np.ndarray, k: int, *, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Exact cosine k-nearest neighbours (self included, as UMAP expects) of normalized rows."""
+    n = X.shape[0]
+    indices = np.empty((n, k), dtype=np.int32)
+    dists = np.empty((n, k), dtype=np.float32)
+    Xf = np.ascontiguousarray(X, dtype=np.float32)
+    for start in range(0, n, block):
+        sims = Xf[start : start + block] @ Xf.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, start + rows] = np.inf  # each point is its own first neighbour
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        part_sims = np.take_along_axis(sims, part, axis=1)
+        order = np.argsort(-part_sims, axis=1, kind="stable")
+        indices[start : start + block] = np.take_along_axis(part, order, axis=1)
+        best = np.take_along_axis(part_sims, order, axis=1)
+        best[:, 0] = 1.0
+        dists[start : start + block] = np.clip(1.0 - best, 0.0, 2.0)
+    return indices, dists
 
 
 def default_n_neighbors(n: int) -> int:
@@ -69,7 +94,12 @@ class UmapReducer:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*n_jobs value.*")
             warnings.filterwarnings("ignore", category=UserWarning, module="umap")
-            self.knn_ = nearest_neighbors(X, self.n_neighbors_, self.metric, {}, False, self.random_state)
+            if self.metric == "cosine" and n <= EXACT_KNN_MAX:
+                knn_indices, knn_dists = exact_knn(X, self.n_neighbors_)
+                self.knn_ = (knn_indices, knn_dists, None)
+            else:
+                rng = np.random.RandomState(self.random_state)
+                self.knn_ = nearest_neighbors(X, self.n_neighbors_, self.metric, {}, False, rng, n_jobs=1)
             return np.asarray(self._umap(n, self.n_components, self.min_dist).fit_transform(X), np.float32)
 
     def map_2d(self, X: np.ndarray) -> np.ndarray:

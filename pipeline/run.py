@@ -28,7 +28,7 @@ from pipeline._profile import peak_rss_mb, stage
 from pipeline.clean import clean
 from pipeline.cluster import cluster
 from pipeline.config import RunConfig, load_config
-from pipeline.embed import embed
+from pipeline.embed import CachedEmbedder, embed
 from pipeline.ingest import Ingested, ingest, ingest_frame
 from pipeline.reduce import reduce
 from pipeline.report import insights_markdown, report_html
@@ -190,7 +190,9 @@ def run(
         cache = None
         if config.embed.use_cache:
             cache = EmbeddingCache(config.embed.cache_dir or default_cache_dir(), embedder.identity)
-        embedded = embed(cleaned, embedder, cache=cache, show_progress=show_progress)
+        cached = CachedEmbedder(embedder, cache)
+        embedded = embed(cleaned, cached, show_progress=show_progress)
+        embed_stats = {**embedded.stats, "computed": cached.misses, "from_cache": cached.hits}
 
     valid = embedded.row_group >= 0
     n_groups = len(embedded.group_first_row)
@@ -209,7 +211,7 @@ def run(
 
     with stage("represent", timings):
         clustered_rows = cleaned.loc[valid].reset_index(drop=True)
-        themes = represent(clustered_rows, clustered.labels, row_vectors, config.represent, embedder=embedder)
+        themes = represent(clustered_rows, clustered.labels, row_vectors, config.represent, embedder=cached)
 
     with stage("summarize", timings):
         themes = summarize(themes, clustered.labels, clustered.reassigned, clustered_rows["time"], config.summarize)
@@ -236,7 +238,7 @@ def run(
         "inputs": ingested.files,
         "accounting": accounting,
         "ranking_formula": RANKING_FORMULA,
-        "embedding_cache": {**embedded.stats, "dir": str(cache.dir) if cache else None},
+        "embedding_cache": {**embed_stats, "dir": str(cache.dir) if cache else None},
         "reduce": reduced.params if reduced is not None else None,
         "cluster": {**clustered.params, "n_themes": len(themes)},
         "notes": notes,

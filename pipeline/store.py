@@ -211,7 +211,7 @@ class EmbeddingCache:
                 shard_no = len(self._shards)
                 self._shards.append(vecs)
                 for i, key in enumerate(keys):
-                    index[bytes(key)] = (shard_no, i)
+                    index[key.tobytes()] = (shard_no, i)
         self._index = index
         return index
 
@@ -242,7 +242,8 @@ class EmbeddingCache:
         stem = f"shard-{uuid.uuid4().hex}"
         with atomic_path(self.dir / f"{stem}.vecs.npy") as tmp, tmp.open("wb") as handle:
             np.save(handle, np.asarray(vectors, dtype=np.float32))
-        key_array = np.array(keys, dtype="S16")
+        # (n, 16) uint8, not numpy's "S16": that type drops trailing NUL bytes of a digest.
+        key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
         with atomic_path(self.dir / f"{stem}.keys.npy") as tmp, tmp.open("wb") as handle:
             np.save(handle, key_array)
         self._index = None  # reload lazily, including the new shard
