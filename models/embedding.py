@@ -83,6 +83,9 @@ class SentenceTransformerEmbedder:
 
             source = self._source()
             try:
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # the weight-loading bar is noise in a batch log
                 self._model = SentenceTransformer(source, device=self.device)
             except (OSError, ValueError) as exc:
                 first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__

@@ -1,0 +1,1 @@
+"""Benchmarks of Feedback Insights: ``python -m benchmarks.run`` (see benchmarks/README.md)."""
