@@ -14,7 +14,7 @@ from typing import Any
 
 __all__ = ["current_rss_mb", "peak_rss_mb", "stage"]
 
-log = logging.getLogger("pipeline.run")
+log = logging.getLogger("pipeline.runner")
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 

@@ -49,6 +49,11 @@ def _parse_set(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line (library messages may span several)."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
@@ -92,7 +97,7 @@ def run_command(
     """Run the whole pipeline on one or more exports and write tables and a report."""
     _setup_logging(verbose, quiet)
     try:
-        from pipeline.run import run
+        from pipeline import run
 
         overrides: dict[str, Any] = {
             "ingest.text_col": text_col,
@@ -116,7 +121,7 @@ def run_command(
         resolved = load_config(config, overrides)
         result = run(files, resolved, show_progress=not quiet and sys.stderr.isatty())
     except InsightsError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {_one_line(exc)}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         typer.echo("interrupted: no run folder was written.", err=True)
@@ -124,7 +129,9 @@ def run_command(
     except Exception as exc:
         if debug:
             raise
-        typer.echo(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True)
+        typer.echo(
+            f"internal error: {type(exc).__name__}: {_one_line(exc)} (rerun with --debug for the traceback)", err=True
+        )
         raise typer.Exit(EXIT_INTERNAL) from None
     typer.echo(result.summary(top_n=resolved.summarize.top_n))
 
@@ -146,5 +153,5 @@ def main() -> None:
         # click reports usage errors with exit code 2 already; keep every other code as is
         raise SystemExit(exc.code if exc.code is not None else 0) from None
     except InsightsError as exc:  # pragma: no cover - raised outside a command
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {_one_line(exc)}", err=True)
         raise SystemExit(EXIT_INPUT) from None

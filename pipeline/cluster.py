@@ -84,7 +84,7 @@ def cluster(
         return Clustered(empty, empty, np.zeros(0), note="no usable rows to cluster")
     if n_distinct < config.min_rows:
         ones = np.zeros(n, np.int64)
-        note = (
+        note: str | None = (
             f"only {n_distinct} distinct texts (< cluster.min_rows={config.min_rows}): "
             "too few to find themes, so all rows form one group"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import logging
 import math
@@ -25,7 +26,7 @@ import pandas as pd
 
 from pipeline.config import IngestConfig
 from pipeline.errors import InputError, where
-from pipeline.schemas import INGESTED
+from pipeline.schemas import CLEANED, FEEDBACK, INGESTED
 
 __all__ = ["SUPPORTED_SUFFIXES", "Ingested", "ingest", "ingest_frame"]
 
@@ -61,6 +62,11 @@ TIME_NAMES = (
 
 _NUMBER = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$")
 _WARN_EXAMPLES = 3
+_DELIMITERS = ",;\t|"
+_TIME_MIN = pd.Timestamp.min.tz_localize("UTC")
+_TIME_MAX = pd.Timestamp.max.tz_localize("UTC")
+#: Internal column: the row id was generated, not read (dropped before ingest returns).
+_GENERATED = "_id_generated"
 
 
 @dataclass
@@ -120,15 +126,36 @@ def _decode(path: Path, data: bytes, warnings: _Warnings) -> str:
         return data.decode("latin-1")
 
 
+def _sniff_delimiter(sample: str) -> str:
+    """The delimiter that splits the header into columns and the most records into as many.
+
+    ``csv.Sniffer`` alone is misled by delimiters inside the texts (an unquoted ``;`` or ``|`` in
+    a comma-separated review) and then reads the header as one column; its guess only breaks ties.
+    """
+    try:
+        sniffed = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        sniffed = ","
+    best, best_score = "", (-1, 0, False)
+    for delimiter in _DELIMITERS:
+        try:
+            reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+            records = [r for r in itertools.islice(reader, 500) if any(cell.strip() for cell in r)]
+        except csv.Error:
+            continue
+        if not records or len(records[0]) < 2:
+            continue
+        width = len(records[0])
+        score = (sum(len(r) == width for r in records[1:]), width, delimiter == sniffed)
+        if score > best_score:
+            best, best_score = delimiter, score
+    # One column: any delimiter absent from the file keeps each line whole.
+    return best or next((d for d in _DELIMITERS if d not in sample), ",")
+
+
 def _read_csv(path: Path, data: bytes, warnings: _Warnings) -> _Raw:
     text = _decode(path, data, warnings)
-    if path.suffix.lower() == ".tsv":
-        delimiter = "\t"
-    else:
-        try:
-            delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",;\t|").delimiter
-        except csv.Error:
-            delimiter = ","
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text[:65536])
     csv.field_size_limit(2**31 - 1)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
@@ -140,11 +167,13 @@ def _read_csv(path: Path, data: bytes, warnings: _Warnings) -> _Raw:
         for record in reader:
             line = start
             start = reader.line_num + 1
-            if not record or all(not cell.strip() for cell in record):
+            if not record or (len(record) == 1 and not record[0].strip()):
                 continue  # blank line: not a record
             if header is None:
-                header = [cell.strip() for cell in record]
+                if any(cell.strip() for cell in record):
+                    header = [cell.strip() for cell in record]
                 continue
+            # A line of empty cells (",,") is a record: excluded as empty, but counted.
             if len(record) != len(header):
                 why = f"expected {len(header)} fields, found {len(record)}"
                 bad.append((line, delimiter.join(record), why))
@@ -296,7 +325,7 @@ def _text_status(value: object) -> tuple[str | None, str | None]:
         try:
             value = value.decode("utf-8")
         except UnicodeDecodeError:
-            return None, "not_text"
+            return value.decode("utf-8", errors="replace"), "not_text"
     if not isinstance(value, str):
         return str(value), "not_text"
     if value == "":
@@ -322,13 +351,15 @@ def _parse_times(
         parsed = pd.to_datetime(numeric, unit=unit, utc=True, errors="coerce")
     else:
         parsed = pd.to_datetime(given.astype(str).str.strip(), utc=True, errors="coerce", format="mixed")
-    out.loc[given.index] = parsed
-    failed = given.index[parsed.isna()]
-    for i in failed:
+    # pandas parses far dates ("3000-01-01", epoch values in µs read as ms) at a coarser
+    # resolution; the table holds nanoseconds, so such values are treated as unparseable.
+    in_range = parsed.notna() & (parsed >= _TIME_MIN) & (parsed <= _TIME_MAX)
+    out.loc[given.index[in_range]] = parsed[in_range].astype("datetime64[ns, UTC]")
+    for i in given.index[~in_range]:
         warnings.add(
             "unparseable timestamp",
-            f"{where(path, source_rows[i], column)}: cannot parse timestamp {str(values[i])[:40]!r}; "
-            "the row is kept without a time.",
+            f"{where(path, source_rows[i], column)}: cannot parse timestamp {str(values[i])[:40]!r}"
+            f"{'' if pd.isna(parsed[i]) else ' (out of range)'}; the row is kept without a time.",
         )
     return out
 
@@ -373,17 +404,17 @@ def _map_file(path: Path, raw: _Raw, config: IngestConfig, warnings: _Warnings) 
             )
 
     ids: list[str] = []
+    generated_ids: list[bool] = []
     for i, value in enumerate(frame[id_col].tolist() if id_col else [None] * len(frame)):
-        if _is_missing(value) or str(value).strip() == "":
-            generated = f"{path.name}:{raw.source_rows[i]}"
-            if id_col is not None:
-                warnings.add(
-                    "missing id",
-                    f"{where(path, raw.source_rows[i], id_col)}: missing id; using {generated!r}.",
-                )
-            ids.append(generated)
-        else:
+        missing = _is_missing(value) or str(value).strip() == ""
+        generated_ids.append(missing)
+        if not missing:
             ids.append(_id_str(value))
+            continue
+        generated = f"{path.name}:{raw.source_rows[i]}"
+        if id_col is not None:
+            warnings.add("missing id", f"{where(path, raw.source_rows[i], id_col)}: missing id; using {generated!r}.")
+        ids.append(generated)
 
     out = pd.DataFrame(
         {
@@ -393,6 +424,7 @@ def _map_file(path: Path, raw: _Raw, config: IngestConfig, warnings: _Warnings) 
             "text": texts,
             "excluded": [r is not None for r in reasons],
             "exclusion_reason": reasons,
+            _GENERATED: generated_ids,
         }
     )
     if time_col is not None:
@@ -405,7 +437,7 @@ def _map_file(path: Path, raw: _Raw, config: IngestConfig, warnings: _Warnings) 
         ).to_numpy()
     else:
         out["time"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
-    reserved = set(INGESTED) | {"status", "theme_id", "x", "y", "clean_text", "language"}
+    reserved = {*INGESTED, *CLEANED, *FEEDBACK, _GENERATED}  # later stages add these columns
     renamed: list[str] = []
     for col in meta_cols:
         name = f"meta_{col}" if col in reserved else col
@@ -423,6 +455,7 @@ def _map_file(path: Path, raw: _Raw, config: IngestConfig, warnings: _Warnings) 
                 "text": [raw_text for _, raw_text, _ in raw.bad],
                 "excluded": True,
                 "exclusion_reason": "unparseable",
+                _GENERATED: True,
                 "time": pd.Series(pd.NaT, index=range(len(raw.bad)), dtype="datetime64[ns, UTC]"),
             }
         )
@@ -441,24 +474,35 @@ def _id_str(value: object) -> str:
 
 def _finish(frames: list[pd.DataFrame], meta: list[str], warnings: _Warnings) -> pd.DataFrame:
     rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    # Duplicate ids: the first row keeps the id; later ones are excluded and made unique.
-    seen: dict[str, int] = {}
+    # Duplicate ids: the first row keeps the id; later ones get a unique suffix and, when the id
+    # was read from the file, are excluded. Generated ids ('<file name>:<row>') only collide when
+    # two files share a name, which says nothing about the rows.
     ids = rows["row_id"].tolist()
+    generated = rows[_GENERATED].to_numpy(dtype=bool)
     excluded = rows["excluded"].to_numpy(copy=True)
-    reasons = rows["exclusion_reason"].tolist()
+    reasons = [None if _is_missing(r) else r for r in rows["exclusion_reason"].tolist()]  # pandas 3 infers NaN
+    taken = set(ids)
+    used: set[str] = set()
     for i, row_id in enumerate(ids):
-        count = seen.get(row_id, 0)
-        seen[row_id] = count + 1
-        if count:
-            ids[i] = f"{row_id}#{count + 1}"
-            warnings.add(
-                "duplicate id",
-                f"{where(rows.at[i, 'source_file'], int(rows.at[i, 'source_row']))}: id {row_id!r} "
-                "already used by an earlier row; row excluded (duplicate_id).",
-            )
-            if not excluded[i]:
-                excluded[i] = True
-                reasons[i] = "duplicate_id"
+        if row_id not in used:
+            used.add(row_id)
+            continue
+        n = 2
+        while f"{row_id}#{n}" in taken:
+            n += 1
+        ids[i] = f"{row_id}#{n}"
+        taken.add(ids[i])
+        used.add(ids[i])
+        if generated[i]:
+            continue
+        warnings.add(
+            "duplicate id",
+            f"{where(rows.at[i, 'source_file'], int(rows.at[i, 'source_row']))}: id {row_id!r} "
+            "already used by an earlier row; row excluded (duplicate_id).",
+        )
+        if not excluded[i]:
+            excluded[i] = True
+            reasons[i] = "duplicate_id"
     rows["row_id"] = ids
     rows["excluded"] = excluded
     rows["exclusion_reason"] = pd.Series(reasons, dtype=object)

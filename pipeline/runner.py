@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,7 @@ __all__ = ["RunResult", "run"]
 
 log = logging.getLogger(__name__)
 
-Inputs = str | Path | pd.DataFrame | Sequence[str | Path]
+Inputs: TypeAlias = "str | Path | pd.DataFrame | Sequence[str | Path]"
 
 
 @dataclass
