@@ -42,7 +42,7 @@ _URL = re.compile(
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
 _CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 _PHONE = re.compile(
-    r"(?<![\w+])(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?)?\d{2,4}[\s.-]?\d{3,4}(?:[\s.-]?\d{3,4})?(?!\w)"
+    r"(?<![\w+-])(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?)?\d{2,4}[\s.-]?\d{3,4}(?:[\s.-]?\d{3,4})?(?![\w-])"
 )
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}\b")
 _NOT_ALNUM = re.compile(r"[^\w]+|_")
@@ -122,7 +122,7 @@ def _terms(doc: Any, *, use_parser: bool) -> tuple[str, list[str]]:
             span = span[:-1]
         while span and (span[0].is_stop or (span[0].pos_ == "ADJ" and len(span) > 3)):
             span = span[1:]
-        if 2 <= len(span) <= 4:
+        if 2 <= len(span) <= 4 and len({t.lower for t in span}) == len(span):
             phrases.append(" ".join((t.lemma_ or t.text).lower() for t in span))
     return " ".join(lemmas), phrases
 
@@ -181,8 +181,7 @@ def clean(rows: pd.DataFrame, config: CleanConfig | None = None, *, nlp: Any = N
     # 3. Rows with no words left, and languages not asked for, are excluded.
     keep_languages = set(config.languages) if config.languages else None
     for i in np.flatnonzero(~excluded):
-        letters = len(_LETTER.findall(_strip_placeholders(clean_text[i] or "")))
-        if letters < config.min_letters:
+        if _letters(clean_text[i] or "") < config.min_letters:
             excluded[i], reasons[i] = True, "no_letters"
         elif keep_languages is not None and language[i] not in keep_languages:
             excluded[i], reasons[i] = True, "language"
@@ -210,6 +209,10 @@ def clean(rows: pd.DataFrame, config: CleanConfig | None = None, *, nlp: Any = N
     out["lemmas"] = lemmas
     out["phrases"] = pd.Series(phrases, index=out.index, dtype=object)
     return out
+
+
+def _letters(text: str) -> int:
+    return len(_LETTER.findall(_strip_placeholders(text)))
 
 
 def _strip_placeholders(text: str) -> str:
@@ -242,6 +245,10 @@ def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str,
     results: list[tuple[str, str, list[str]]] = []
     for i, text in enumerate(texts):
         redacted = _splice_persons(text, persons[i], public) if persons[i] else text
+        # The small model tags some short commands as names ("Cancel Transaction"); a text that
+        # would lose most of its letters to [PERSON] is far likelier one of those than a name.
+        if redacted is not text and _letters(redacted) < 0.5 * _letters(text):
+            redacted = text
         results.append((redacted, *terms[i]))
     return results
 

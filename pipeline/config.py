@@ -136,7 +136,7 @@ class OutputConfig(_Section):
     """Where a run's artifacts go."""
 
     out_dir: Path = Path("outputs")
-    run_id: str | None = None
+    run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
     force: bool = Field(default=False, description="Overwrite an existing run directory.")
     write_report: bool = True
 

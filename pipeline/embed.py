@@ -38,6 +38,8 @@ class CachedEmbedder:
         return self.embedder.identity
 
     def encode(self, texts: list[str], *, show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
         if self.cache is None:
             self.misses += len(texts)
             return self.embedder.encode(texts, show_progress=show_progress)

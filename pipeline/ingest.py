@@ -184,9 +184,31 @@ def _read_csv(path: Path, data: bytes, warnings: _Warnings) -> _Raw:
         raise InputError(f"{where(path, start)}: cannot parse CSV: {exc}.") from None
     if header is None:
         raise InputError(f"{path}: no header row; the file holds only blank lines.")
+    # An unbalanced quote swallows the rest of the file into the last record's field: say so
+    # instead of passing the remaining lines off as one text.
+    last = max(source_rows[-1:] + [b[0] for b in bad[-1:]], default=None)
+    if last is not None and any("\n" in c or "\r" in c for c in record) and _unclosed_quote(text, last, delimiter):
+        if source_rows and source_rows[-1] == last:
+            rows.pop()
+            source_rows.pop()
+        else:
+            bad.pop()
+        why = "a quoted field opens here and never closes, so the rest of the file was read into it"
+        bad.append((last, delimiter.join(record), why))
     _check_header(path, header)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     return _Raw(frame, source_rows, bad, row_label="line")
+
+
+def _unclosed_quote(text: str, line: int, delimiter: str) -> bool:
+    """Whether the record starting on ``line`` opens a quoted field that runs to the end of the file."""
+    tail = "".join(itertools.islice(io.StringIO(text, newline=""), line - 1, None))
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "end of data" in str(exc)
+    return False
 
 
 def _check_header(path: Path, header: Sequence[object]) -> None:
@@ -322,10 +344,11 @@ def _text_status(value: object) -> tuple[str | None, str | None]:
     if _is_missing(value):
         return None, "empty"
     if isinstance(value, (bytes, bytearray)):
+        raw = bytes(value)
         try:
-            value = value.decode("utf-8")
+            value = raw.decode("utf-8")
         except UnicodeDecodeError:
-            return value.decode("utf-8", errors="replace"), "not_text"
+            return raw.decode("utf-8", errors="replace"), "not_text"
     if not isinstance(value, str):
         return str(value), "not_text"
     if value == "":

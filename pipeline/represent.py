@@ -64,7 +64,8 @@ def _label(keywords: list[str], n_terms: int) -> str:
     """The first keyphrases, skipping words already inside a chosen phrase."""
     picked: list[str] = []
     for word in keywords:
-        if any(set(word.split()) & set(p.split()) for p in picked):
+        parts = word.split()
+        if len(set(parts)) < len(parts) or any(set(parts) & set(p.split()) for p in picked):
             continue
         picked.append(word)
         if len(picked) == n_terms:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 
 #: Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 #: Packages whose versions every manifest records.
 RECORDED_PACKAGES = (
@@ -153,6 +156,11 @@ class RunStore:
     """The directory of one run: assembled under a hidden partial name, published on commit."""
 
     def __init__(self, out_dir: Path, run_id: str, *, force: bool = False) -> None:
+        if not _RUN_ID.fullmatch(run_id):
+            raise ConfigError(
+                f"Run id {run_id!r} must be a plain folder name (letters, digits, '.', '_', '-'; "
+                "not starting with '.')."
+            )
         self.out_dir = Path(out_dir)
         self.run_id = run_id
         self.final_dir = self.out_dir / run_id

@@ -1,0 +1,141 @@
+"""Cluster: sizes derived from the data, degenerate inputs explained, outliers kept and reassigned."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.cluster import cluster, default_min_cluster_size, theme_centroids
+from pipeline.config import ClusterConfig
+
+
+class FixedLabels:
+    """A clusterer that returns the labels it was given (HDBSCAN's interface)."""
+
+    def __init__(self, labels: list[int]) -> None:
+        self.labels = np.array(labels)
+
+    def fit(self, points: np.ndarray) -> FixedLabels:
+        assert len(points) == len(self.labels)
+        self.labels_ = self.labels
+        return self
+
+
+def _unit(v: list[float]) -> np.ndarray:
+    a = np.array(v, dtype=np.float32)
+    return a / np.linalg.norm(a)
+
+
+# --- default_min_cluster_size ----------------------------------------------------------------
+
+
+def test_min_cluster_size_is_at_least_five_for_small_exports():
+    assert [default_min_cluster_size(n) for n in (0, 10, 100, 1000)] == [5, 5, 5, 5]
+
+
+def test_min_cluster_size_is_about_0_4_percent_of_rows():
+    for n in (5_000, 20_000, 100_000):
+        assert default_min_cluster_size(n) == pytest.approx(0.004 * n, abs=1)
+
+
+def test_min_cluster_size_grows_with_size_and_is_capped():
+    sizes = [2_000, 10_000, 50_000, 250_000, 10_000_000]
+    values = [default_min_cluster_size(n) for n in sizes]
+    assert values == sorted(values)
+    assert values[-1] == default_min_cluster_size(100_000_000)  # the cap holds
+
+
+# --- degenerate inputs -----------------------------------------------------------------------
+
+
+def test_too_few_distinct_texts_form_one_group_with_a_note():
+    points = np.zeros((8, 2))
+    out = cluster(points, np.ones((8, 4)), ClusterConfig(min_rows=20), n_distinct=6)
+    assert out.labels.tolist() == [0] * 8
+    assert out.reassigned.tolist() == [0] * 8
+    assert out.note is not None and "6 distinct texts" in out.note and "min_rows=20" in out.note
+
+
+def test_no_rows_gives_no_labels_and_a_note():
+    out = cluster(np.zeros((0, 2)), np.zeros((0, 4)), ClusterConfig(), n_distinct=0)
+    assert len(out.labels) == 0
+    assert out.note
+
+
+def test_all_outliers_is_reported_in_the_note():
+    n = 25
+    out = cluster(np.zeros((n, 2)), np.eye(n, 4), ClusterConfig(), n_distinct=n, clusterer=FixedLabels([-1] * n))
+    assert (out.labels == -1).all()
+    assert out.note and "outlier" in out.note
+
+
+# --- labels ----------------------------------------------------------------------------------
+
+
+def test_themes_are_renumbered_by_size_largest_first():
+    raw = [7, 7, 3, 3, 3, 3, -1, 9, 9, 9] + [3] * 15
+    n = len(raw)
+    out = cluster(np.zeros((n, 2)), np.eye(n, n), ClusterConfig(), n_distinct=n, clusterer=FixedLabels(raw))
+    mapping = {r: int(new) for r, new in zip(raw, out.labels, strict=True)}
+    assert mapping == {3: 0, 9: 1, 7: 2, -1: -1}
+
+
+def test_equal_sizes_keep_first_appearance_order():
+    raw = [4] * 10 + [1] * 10 + [2] * 10
+    out = cluster(np.zeros((30, 2)), np.eye(30, 30), ClusterConfig(), n_distinct=30, clusterer=FixedLabels(raw))
+    assert out.labels.tolist() == [0] * 10 + [1] * 10 + [2] * 10
+
+
+def test_outlier_reassignment_keeps_both_labels_and_respects_the_threshold():
+    theme_a = [_unit([1, 0.05 * i, 0]) for i in range(10)]
+    theme_b = [_unit([0, 1, 0.05 * i]) for i in range(10)]
+    near_a = _unit([1, 0.3, 0])  # cosine ~0.95 to theme A's centroid
+    far = _unit([0, 0, 1])  # ~0 to both centroids
+    vectors = np.stack([*theme_a, *theme_b, near_a, far])
+    raw = [0] * 10 + [1] * 10 + [-1, -1]
+    config = ClusterConfig(reassign_threshold=0.5)
+    out = cluster(np.zeros((22, 2)), vectors, config, n_distinct=22, clusterer=FixedLabels(raw))
+    assert out.labels[-2:].tolist() == [-1, -1]  # still outliers
+    assert out.reassigned[-2:].tolist() == [out.labels[0], -1]  # only the close one is reassigned
+    assert (out.reassigned[:20] == out.labels[:20]).all()
+
+
+def test_reassignment_threshold_of_one_reassigns_nothing_short_of_identical():
+    vectors = np.stack([_unit([1, 0.1 * i, 0]) for i in range(10)] + [_unit([1, 0.5, 0])])
+    raw = [0] * 10 + [-1]
+    out = cluster(
+        np.zeros((11, 2)),
+        vectors,
+        ClusterConfig(reassign_threshold=1.0, min_rows=5),
+        n_distinct=11,
+        clusterer=FixedLabels(raw),
+    )
+    assert out.reassigned[-1] == -1
+
+
+def test_reassignment_can_be_switched_off():
+    vectors = np.stack([_unit([1, 0.05 * i, 0]) for i in range(10)] + [_unit([1, 0.1, 0])])
+    raw = [0] * 10 + [-1]
+    config = ClusterConfig(reassign_outliers=False, min_rows=5)
+    out = cluster(np.zeros((11, 2)), vectors, config, n_distinct=11, clusterer=FixedLabels(raw))
+    assert out.reassigned[-1] == -1
+
+
+def test_theme_centroids_are_normalized_means_without_outliers():
+    vectors = np.array([[1, 0], [0, 1], [5, 5]], dtype=np.float32)
+    centroids = theme_centroids(vectors, np.array([0, 0, -1]))
+    assert list(centroids) == [0]
+    np.testing.assert_allclose(centroids[0], [2**-0.5, 2**-0.5], rtol=1e-6)
+
+
+def test_hdbscan_finds_well_separated_groups():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0, 0], [10, 10], [0, 10]])
+    points = np.concatenate([c + rng.normal(scale=0.3, size=(30, 2)) for c in centres])
+    vectors = np.concatenate([np.tile(_unit([*c, 1]), (30, 1)) for c in centres])
+    out = cluster(points, vectors, ClusterConfig(), n_distinct=90)
+    assert len(set(out.labels[out.labels >= 0].tolist())) == 3
+    for k in range(3):  # each blob is one theme
+        blob = out.labels[30 * k : 30 * (k + 1)]
+        assert len(set(blob[blob >= 0].tolist())) == 1
+    assert out.params["min_cluster_size"] == default_min_cluster_size(90)

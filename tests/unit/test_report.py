@@ -1,0 +1,82 @@
+"""Report: user-written text is escaped for its medium, never run or rendered as markup."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from pipeline.report import insights_markdown, report_html
+from pipeline.summarize import RANKING_FORMULA
+
+ACCOUNTING = {"rows_in": 10, "themed": 6, "outliers": 2, "excluded": 2, "excluded_by_reason": {"empty": 2}}
+SCRIPT = "<script>alert('x')</script>"
+
+
+def _themes(label: str = "Login, password", rep: str = "Login fails") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "rank": [1, 2],
+            "theme_id": [0, 1],
+            "label": [label, "Search"],
+            "keywords": [["login", "password"], ["search"]],
+            "size": [4, 2],
+            "share": [0.5, 0.25],
+            "representatives": [[rep, "second quote"], []],
+        }
+    )
+
+
+def test_html_escapes_a_script_verbatim():
+    page = report_html(_themes(label=SCRIPT, rep=f"I typed {SCRIPT} in search"), ACCOUNTING, run_id="r", notes=[])
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+
+
+def test_html_escapes_run_id_and_notes():
+    page = report_html(_themes(), ACCOUNTING, run_id="<b>id</b>", notes=["<img src=x onerror=alert(1)>"])
+    assert "<b>id</b>" not in page and "&lt;b&gt;id&lt;/b&gt;" in page
+    assert "<img" not in page
+
+
+def test_html_forbids_scripts_and_shows_accounting_and_quotes():
+    page = report_html(_themes(), ACCOUNTING, run_id="r", notes=[])
+    assert "default-src 'none'" in page
+    assert "Rows in: 10" in page
+    assert "<blockquote>Login fails</blockquote>" in page
+    assert page.count("<tr>") == 1 + 2  # header + one per theme
+
+
+def test_markdown_escapes_pipes_so_the_table_keeps_its_columns():
+    md = insights_markdown(_themes(label="A | B", rep="x|y|z"), ACCOUNTING, top_n=10, notes=[])
+    rows = [line for line in md.splitlines() if line.startswith("| 1 |")]
+    assert len(rows) == 1
+    unescaped_pipes = re.findall(r"(?<!\\)\|", rows[0])
+    header = next(line for line in md.splitlines() if line.startswith("| rank"))
+    assert len(unescaped_pipes) == header.count("|")
+    assert "A \\| B" in rows[0] and "x\\|y\\|z" in rows[0]
+
+
+def test_markdown_neutralizes_markup_and_newlines_in_cells():
+    md = insights_markdown(_themes(label="**bold** [link](http://x)", rep=f"line one\nline two {SCRIPT}"), ACCOUNTING,
+                           top_n=10, notes=[])  # fmt: skip
+    row = next(line for line in md.splitlines() if line.startswith("| 1 |"))
+    assert "\\*\\*bold\\*\\*" in row and "\\[link\\]" in row
+    assert "line one line two" in row
+    assert "<script>" not in md
+
+
+def test_markdown_has_accounting_reasons_notes_formula_and_top_n():
+    md = insights_markdown(_themes(), ACCOUNTING, top_n=1, notes=["too few rows"])
+    assert "Rows in: 10" in md and "excluded: 2" in md
+    assert "Excluded by reason: empty: 2" in md
+    assert "> Note: too few rows" in md
+    assert RANKING_FORMULA in md
+    assert sum(line.startswith("| 1 |") or line.startswith("| 2 |") for line in md.splitlines()) == 1
+
+
+def test_markdown_truncates_long_cells():
+    md = insights_markdown(_themes(rep="word " * 200), ACCOUNTING, top_n=10, notes=[])
+    row = next(line for line in md.splitlines() if line.startswith("| 1 |"))
+    assert "…" in row
+    assert len(row) < 600
