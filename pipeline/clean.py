@@ -8,6 +8,7 @@ streamed with ``nlp.pipe(..., as_tuples=True)`` so positions travel with the tex
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
@@ -47,6 +48,8 @@ _PHONE = re.compile(
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}\b")
 _NOT_ALNUM = re.compile(r"[^\w]+|_")
 _LETTER = re.compile(r"[^\W\d_]")
+#: A capitalized word, possibly a name; sentence-initial ones are skipped in _has_name_hint.
+_NAME_HINT = re.compile(r"(?<![.!?]\s)(?<![.!?])\b[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?\b")
 _DUPLICATE_PLACEHOLDER = re.compile(r"(\[(?:URL|EMAIL|CARD|PHONE|HANDLE|PERSON)\])(?:\s*\1)+")
 
 
@@ -108,6 +111,15 @@ def _terms(doc: Any, *, use_parser: bool) -> tuple[str, list[str]]:
     phrases: list[str] = []
     if use_parser and doc.has_annotation("DEP"):
         spans = [[t for t in chunk if not (t.is_stop or t.is_punct or t.pos_ == "DET")] for chunk in doc.noun_chunks]
+    elif not doc.has_annotation("POS"):
+        # No tagger: adjacent content-word pairs stand in for noun phrases.
+        content = [not (t.is_stop or not t.is_alpha or _is_placeholder(doc, i)) for i, t in enumerate(doc)]
+        for i in range(len(doc) - 1):
+            if content[i] and content[i + 1] and doc[i].lower != doc[i + 1].lower:
+                phrases.append(
+                    f"{(doc[i].lemma_ or doc[i].text).lower()} {(doc[i + 1].lemma_ or doc[i + 1].text).lower()}"
+                )
+        return " ".join(lemmas), phrases
     else:
         spans, run = [], []
         for i, token in enumerate(doc):
@@ -225,19 +237,34 @@ def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str,
     """(clean text with names redacted, lemmas, phrases) for each distinct text."""
     if not texts:
         return []
-    if nlp is None:
-        from models.nlp import load_spacy
-
-        nlp = load_spacy(config.spacy_model, ner=config.redact_pii and config.redact_names, parser=config.use_parser)
-    redact = config.redact_pii and config.redact_names and "ner" in nlp.pipe_names
+    redact = config.redact_pii and config.redact_names
+    show = len(texts) >= 2000 and log.isEnabledFor(logging.INFO)
     terms: list[tuple[str, list[str]]] = [("", [])] * len(texts)
     persons: list[list[tuple[int, int, str]]] = [[] for _ in texts]
-    stream = nlp.pipe(((t, i) for i, t in enumerate(texts)), as_tuples=True, batch_size=config.batch_size)
-    show = len(texts) >= 2000 and log.isEnabledFor(logging.INFO)
-    for doc, i in tqdm(stream, total=len(texts), desc="clean", unit="text", disable=not show, leave=False):
-        terms[i] = _terms(doc, use_parser=config.use_parser)
-        if redact:
-            persons[i] = [(e.start_char, e.end_char, e.text) for e in _person_spans(doc)]
+    if nlp is None and config.mode == "fast":
+        from models.nlp import load_lemmatizer, load_ner
+
+        stream = load_lemmatizer().pipe(texts, batch_size=config.batch_size)
+        for i, doc in enumerate(tqdm(stream, total=len(texts), desc="clean", unit="text", disable=not show)):
+            terms[i] = _terms(doc, use_parser=False)
+        ner = load_ner(config.spacy_model) if redact else None
+        if ner is not None:
+            # Only a text with a capitalized word inside a sentence can hold a name the small model
+            # finds; in feedback that is about a quarter of the texts, so NER runs on those only.
+            todo = [i for i, t in enumerate(texts) if _has_name_hint(t)]
+            for doc, i in ner.pipe(((texts[i], i) for i in todo), as_tuples=True, batch_size=config.batch_size):
+                persons[i] = [(e.start_char, e.end_char, e.text) for e in _person_spans(doc)]
+    else:
+        if nlp is None:
+            from models.nlp import load_spacy
+
+            nlp = load_spacy(config.spacy_model, ner=redact, parser=config.use_parser)
+        redact = redact and "ner" in nlp.pipe_names
+        stream = nlp.pipe(((t, i) for i, t in enumerate(texts)), as_tuples=True, batch_size=config.batch_size)
+        for doc, i in tqdm(stream, total=len(texts), desc="clean", unit="text", disable=not show, leave=False):
+            terms[i] = _terms(doc, use_parser=config.use_parser)
+            if redact:
+                persons[i] = [(e.start_char, e.end_char, e.text) for e in _person_spans(doc)]
     # A "name" the small NER model finds in many distinct reports is a product, brand or public
     # figure ("Evernote", "Netflix"), not a private individual: it stays, as it carries the theme.
     counts = Counter(name.casefold() for spans in persons for _, _, name in set(spans))
@@ -251,6 +278,18 @@ def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str,
             redacted = text
         results.append((redacted, *terms[i]))
     return results
+
+
+def _has_name_hint(text: str) -> bool:
+    """A capitalized word that does not start a sentence and is not a stopword ("I", "The")."""
+    return any(m.start() and m.group().lower() not in _stop_words() for m in _NAME_HINT.finditer(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
 
 
 def _splice_persons(text: str, spans: list[tuple[int, int, str]], public: set[str]) -> str:

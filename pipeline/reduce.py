@@ -63,15 +63,17 @@ class UmapReducer:
 
     def __init__(
         self, *, n_components: int = 5, n_neighbors: int | None = None, min_dist: float = 0.0,
-        metric: str = "cosine", random_state: int = 42,
+        metric: str = "cosine", random_state: int = 42, n_epochs: int | None = None, map_n_epochs: int | None = None,
     ) -> None:  # fmt: skip
         self.n_components = n_components
         self.n_neighbors = n_neighbors
         self.min_dist = min_dist
         self.metric = metric
         self.random_state = random_state
+        self.n_epochs = n_epochs
+        self.map_n_epochs = map_n_epochs
 
-    def _umap(self, n: int, n_components: int, min_dist: float) -> Any:
+    def _umap(self, n: int, n_components: int, min_dist: float, n_epochs: int | None) -> Any:
         import umap
 
         return umap.UMAP(
@@ -80,6 +82,7 @@ class UmapReducer:
             min_dist=min_dist,
             metric=self.metric,
             random_state=self.random_state,
+            n_epochs=n_epochs,
             init="spectral" if n >= 100 else "random",
             precomputed_knn=self.knn_,
             low_memory=True,
@@ -100,14 +103,16 @@ class UmapReducer:
             else:
                 rng = np.random.RandomState(self.random_state)
                 self.knn_ = nearest_neighbors(X, self.n_neighbors_, self.metric, {}, False, rng, n_jobs=1)
-            return np.asarray(self._umap(n, self.n_components, self.min_dist).fit_transform(X), np.float32)
+            return np.asarray(
+                self._umap(n, self.n_components, self.min_dist, self.n_epochs).fit_transform(X), np.float32
+            )
 
     def map_2d(self, X: np.ndarray) -> np.ndarray:
         """A 2-d layout of the same points for display (reuses the kNN graph)."""
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*n_jobs value.*")
             warnings.filterwarnings("ignore", category=UserWarning, module="umap")
-            return np.asarray(self._umap(X.shape[0], 2, 0.1).fit_transform(X), np.float32)
+            return np.asarray(self._umap(X.shape[0], 2, 0.1, self.map_n_epochs).fit_transform(X), np.float32)
 
 
 class PcaReducer:

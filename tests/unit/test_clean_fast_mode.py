@@ -1,0 +1,41 @@
+"""The fast clean mode: lookup lemmas, word-pair phrases, NER only where a name can be."""
+
+import pandas as pd
+import pytest
+
+from pipeline.clean import _has_name_hint, clean
+from pipeline.config import CleanConfig
+from pipeline.ingest import ingest_frame
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("my friend John keeps sending me spam", True),
+        ("Search is broken. Results are old", False),  # sentence-initial capitals only
+        ("i hate this app so much", False),
+        ("I think The results are bad", False),  # "I" and stopwords are not names
+        ("videos from Mary Jones show up", True),
+    ],
+)
+def test_name_hint_flags_only_capitalized_words_inside_a_sentence(text, hint):
+    assert _has_name_hint(text) is hint
+
+
+def _clean_fast(texts):
+    return clean(ingest_frame(pd.DataFrame({"text": texts})).rows, CleanConfig(mode="fast"))
+
+
+@pytest.mark.slow
+def test_fast_mode_lemmatizes_with_the_lookup_table_and_pairs_content_words():
+    out = _clean_fast(["searched for diet tips and got videos showing results"])
+    assert out.loc[0, "lemmas"].split()[:3] == ["search", "for", "diet"]
+    assert "diet tip" in out.loc[0, "phrases"]
+    assert out.loc[0, "clean_text"] == "searched for diet tips and got videos showing results"  # not lowercased
+
+
+@pytest.mark.slow
+def test_fast_mode_redacts_a_name_inside_a_sentence():
+    out = _clean_fast(["My friend John Smith keeps sending me scam links every day on this app"])
+    assert "[PERSON]" in out.loc[0, "clean_text"]
+    assert "John" not in out.loc[0, "clean_text"]
