@@ -121,6 +121,9 @@ class ClusterConfig(_Section):
     min_samples: int | None = Field(default=None, ge=1)
     selection_method: Literal["eom", "leaf"] = "eom"
     min_rows: int = Field(default=20, ge=2, description="Below this many distinct texts, all rows form one group.")
+    merge_threshold: float = Field(
+        default=0.85, gt=0.0, le=1.0, description="Merge themes whose centroids' cosine is at least this (1 = never)."
+    )
     reassign_outliers: bool = True
     reassign_threshold: float = Field(
         default=0.5, ge=-1.0, le=1.0, description="Cosine similarity to a theme centroid needed."

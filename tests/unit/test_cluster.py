@@ -139,3 +139,22 @@ def test_hdbscan_finds_well_separated_groups():
         blob = out.labels[30 * k : 30 * (k + 1)]
         assert len(set(blob[blob >= 0].tolist())) == 1
     assert out.params["min_cluster_size"] == default_min_cluster_size(90)
+
+
+def test_themes_with_near_identical_centroids_are_merged_and_distinct_ones_kept():
+    from pipeline.cluster import merge_similar_themes
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(3, 16))
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    # themes 0 and 1 scatter around the same direction; theme 2 points elsewhere
+    centers = [base[0], base[0], base[1]]
+    vectors = np.vstack([c + 0.01 * rng.normal(size=(10, 16)) for c in centers])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = np.repeat([0, 1, 2], 10)
+    merged, count = merge_similar_themes(labels, vectors, 0.85)
+    assert count == 1
+    assert len(set(merged[:20])) == 1
+    assert merged[20] != merged[0]
+    unchanged, none = merge_similar_themes(labels, vectors, 1.0 - 1e-9)
+    assert none == 0 and (unchanged == labels).all()
