@@ -111,7 +111,11 @@ class ReduceConfig(_Section):
     n_neighbors: int | None = Field(default=None, ge=2, description="Default: scaled to data size.")
     min_dist: float = Field(default=0.0, ge=0.0)
     metric: str = "cosine"
+    n_epochs: int | None = Field(default=None, ge=10, description="UMAP epochs for clustering (default: UMAP's).")
     map_2d: bool = True
+    map_n_epochs: int = Field(
+        default=200, ge=10, description="Epochs of the 2-d map: it is only looked at, so it gets fewer."
+    )
 
 
 class ClusterConfig(_Section):
