@@ -138,8 +138,25 @@ class HashingEmbedder:
         return out / norms
 
 
-def make_embedder(model: str, *, batch_size: int = 64, device: str | None = None) -> Embedder:
-    """The embedder a config names: 'hashing' for the lexical baseline, else sentence-transformers."""
+def make_embedder(
+    model: str,
+    *,
+    batch_size: int = 64,
+    device: str | None = None,
+    backend: str = "torch",
+    cache_dir: str | Path | None = None,
+) -> Embedder:
+    """The embedder a config names: 'hashing' for the lexical baseline, else the sentence-transformers
+    model run by ``backend``: 'torch' (sentence-transformers itself) or 'onnx-int8' (an int8 ONNX Runtime
+    graph built from it once and cached under ``cache_dir``/onnx; see :mod:`models.onnx_embedding`)."""
     if model == "hashing":
         return HashingEmbedder()
+    if backend == "onnx-int8":
+        from models.onnx_embedding import OnnxEmbedder
+
+        if device not in (None, "cpu"):
+            log.warning("embed.device=%r is ignored: the onnx-int8 backend runs on the CPU.", device)
+        return OnnxEmbedder(model, batch_size=batch_size, cache_dir=cache_dir)
+    if backend != "torch":
+        raise ModelError(f"Unknown embedding backend {backend!r}; use 'torch' or 'onnx-int8'.")
     return SentenceTransformerEmbedder(model, batch_size=batch_size, device=device)

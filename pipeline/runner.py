@@ -184,7 +184,11 @@ def run(
         cleaned = clean(ingested.rows, config.clean, nlp=nlp)
 
     embedder = embedder or make_embedder(
-        config.embed.model, batch_size=config.embed.batch_size, device=config.embed.device
+        config.embed.model,
+        batch_size=config.embed.batch_size,
+        device=config.embed.device,
+        backend=config.embed.backend,
+        cache_dir=config.embed.cache_dir,
     )
     with stage("embed", timings):
         cache = None

@@ -1,0 +1,161 @@
+"""The int8 ONNX Runtime embedder: selection by config, identity, cached build, and agreement with torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+from models.embedding import HashingEmbedder, SentenceTransformerEmbedder, make_embedder
+from models.onnx_embedding import MODEL_FILE, OnnxEmbedder
+from pipeline.config import EmbedConfig, RunConfig
+from pipeline.errors import ConfigError, ModelError
+
+SENTENCES = [
+    "I still have not received my new card.",
+    "How do I top up with Apple Pay?",
+    "ok",
+    "The exchange rate applied to my transfer was wrong and I was charged an extra fee on top of it, "
+    "which nobody told me about when I signed up for the account last year.",
+    "Why was my card payment declined?",
+    "Can I change my PIN at an ATM?",
+]
+
+
+# --- selection, identity, config (no model loaded) ----------------------------------------------------
+
+
+def test_make_embedder_picks_the_backend(tmp_path):
+    onnx = make_embedder("default", backend="onnx-int8", cache_dir=tmp_path, batch_size=8)
+    assert isinstance(onnx, OnnxEmbedder)
+    assert onnx.batch_size == 8
+    assert onnx.build_dir.parent == tmp_path / "onnx"
+    assert isinstance(make_embedder("default"), SentenceTransformerEmbedder)
+    assert isinstance(make_embedder("hashing", backend="onnx-int8"), HashingEmbedder)
+    with pytest.raises(ModelError, match="backend"):
+        make_embedder("default", backend="tensorrt")
+
+
+def test_identity_differs_between_backends(tmp_path):
+    torch_identity = SentenceTransformerEmbedder("default").identity
+    onnx = OnnxEmbedder("default", cache_dir=tmp_path)
+    assert onnx.identity != torch_identity
+    assert onnx.identity == f"{torch_identity} [onnx-int8]"
+    assert OnnxEmbedder("some/other-model", cache_dir=tmp_path).build_key() != onnx.build_key()
+
+
+def test_config_backend_defaults_to_torch_and_is_validated():
+    assert EmbedConfig().backend == "torch"
+    assert RunConfig().with_overrides({"embed.backend": "onnx-int8"}).embed.backend == "onnx-int8"
+    with pytest.raises(ConfigError, match=r"embed\.backend"):
+        RunConfig().with_overrides({"embed.backend": "onnx-fp16"})
+
+
+def test_empty_input_builds_nothing(tmp_path):
+    out = OnnxEmbedder("default", cache_dir=tmp_path).encode([])
+    assert out.shape == (0, 0)
+    assert not (tmp_path / "onnx").exists()
+
+
+def test_default_cache_dir_is_used_when_none_is_given(monkeypatch, tmp_path):
+    monkeypatch.setenv("FEEDBACK_INSIGHTS_CACHE", str(tmp_path))
+    assert OnnxEmbedder("default").build_dir.parent == tmp_path / "onnx"
+
+
+# --- the real packaged model, built once ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def built(cache_dir) -> OnnxEmbedder:
+    embedder = OnnxEmbedder("default", cache_dir=cache_dir, batch_size=4)  # several batches per call
+    embedder.ensure_built()
+    assert embedder.build_seconds is not None
+    return embedder
+
+
+@pytest.fixture(scope="module")
+def torch_vectors() -> np.ndarray:
+    return SentenceTransformerEmbedder("default").encode(SENTENCES)
+
+
+@pytest.mark.slow
+def test_vectors_are_normalized_and_close_to_torch(built, torch_vectors):
+    vectors = built.encode(SENTENCES, show_progress=True)
+    assert vectors.shape == (len(SENTENCES), 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosine = (vectors * torch_vectors).sum(axis=1)
+    # int8 activations are quantized per batch, so vectors vary a little with the batch: a tolerance.
+    assert cosine.min() >= 0.95, cosine
+    assert cosine.mean() >= 0.98, cosine
+
+
+@pytest.mark.slow
+def test_order_is_restored_after_length_sorting(built, torch_vectors):
+    vectors = built.encode(SENTENCES)
+    # Each row is closest to its own torch vector, not to whichever text was sorted into its place.
+    assert (np.argmax(vectors @ torch_vectors.T, axis=1) == np.arange(len(SENTENCES))).all()
+    backwards = built.encode(SENTENCES[::-1])[::-1]
+    assert ((vectors * backwards).sum(axis=1) >= 0.98).all()
+
+
+@pytest.mark.slow
+def test_truncates_at_max_seq_length_and_pads_per_batch(built):
+    built.encode(["warm up"])
+    long_ids, short_ids = (e.ids for e in built._tokenize(["refund " * 1000, "ok"]))
+    assert len(long_ids) == 256  # MiniLM's max_seq_length, not the tokenizer file's own 128
+    assert len(short_ids) == 3  # [CLS] ok [SEP], no padding to a fixed length
+    vectors = built.encode(["refund " * 1000, "ok"])
+    assert np.isfinite(vectors).all()
+
+
+@pytest.mark.slow
+def test_second_construction_loads_the_cached_build(built, cache_dir):
+    model_path = built.model_path
+    stamp = model_path.stat().st_mtime_ns
+    again = OnnxEmbedder("default", cache_dir=cache_dir)
+    assert again.model_path == model_path
+    again.encode(SENTENCES[:2])
+    assert again.build_seconds is None
+    assert model_path.stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in model_path.parent.iterdir()) == ["meta.json", MODEL_FILE, "tokenizer.json"]
+    assert not list(model_path.parent.parent.glob(".build-*"))  # the build's scratch folder is gone
+
+
+@pytest.mark.slow
+def test_cached_build_runs_without_torch(built, cache_dir):
+    code = (
+        "import sys, pipeline\n"
+        "from models.onnx_embedding import OnnxEmbedder\n"
+        f"e = OnnxEmbedder('default', cache_dir={str(cache_dir)!r})\n"
+        "v = e.encode(['my card was declined'])\n"
+        "print(v.shape, e.build_seconds, 'torch' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "(1, 384) None False"
+
+
+@pytest.mark.slow
+def test_a_failed_build_leaves_no_model(built, tmp_path, monkeypatch):
+    import torch
+
+    def broken_export(model, args, f, **kwargs):
+        Path(f).write_bytes(b"half a model")
+        raise RuntimeError("exporter crashed")
+
+    monkeypatch.setattr(torch.onnx, "export", broken_export)
+    embedder = OnnxEmbedder("default", cache_dir=tmp_path)
+    with pytest.raises(ModelError, match="exporter crashed"):
+        embedder.ensure_built()
+    assert not embedder.model_path.exists()
+    assert not list((tmp_path / "onnx").glob(".build-*"))
