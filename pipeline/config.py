@@ -90,7 +90,7 @@ class EmbedConfig(_Section):
         "a Hugging Face model id, or a local path.",
     )
     backend: Literal["torch", "onnx-int8"] = Field(
-        default="torch",
+        default="onnx-int8",
         description="'torch' runs sentence-transformers; 'onnx-int8' runs an int8 ONNX Runtime copy of the "
         "model (CPU, faster; built once and cached under cache_dir/onnx). Vectors are cached per backend.",
     )

@@ -48,9 +48,9 @@ def test_identity_differs_between_backends(tmp_path):
     assert OnnxEmbedder("some/other-model", cache_dir=tmp_path).build_key() != onnx.build_key()
 
 
-def test_config_backend_defaults_to_torch_and_is_validated():
-    assert EmbedConfig().backend == "torch"
-    assert RunConfig().with_overrides({"embed.backend": "onnx-int8"}).embed.backend == "onnx-int8"
+def test_config_backend_defaults_to_int8_and_is_validated():
+    assert EmbedConfig().backend == "onnx-int8"
+    assert RunConfig().with_overrides({"embed.backend": "torch"}).embed.backend == "torch"
     with pytest.raises(ConfigError, match=r"embed\.backend"):
         RunConfig().with_overrides({"embed.backend": "onnx-fp16"})
 
