@@ -133,7 +133,9 @@ def cluster(
 
     min_cluster_size = config.min_cluster_size or default_min_cluster_size(n)
     min_cluster_size = min(min_cluster_size, max(2, n // 2))
-    min_samples = config.min_samples or max(1, min(min_cluster_size, round(min_cluster_size / 2)))
+    # An eighth of the cluster size, at least 5 (fewer makes core distances noisy); chosen on BANKING77
+    # train with the int8 embedder (an eighth vs a half: +0.012 NMI, +0.031 ARI).
+    min_samples = config.min_samples or min(min_cluster_size, max(5, round(min_cluster_size / 8)))
     if clusterer is None:
         import hdbscan
 
