@@ -46,11 +46,16 @@ format: setup ## Apply ruff's fixes and formatting
 # bench: one command, `python -m benchmarks`: speed and memory of ours at 2k/10k/50k/100k rows (warm re-runs
 # and BERTopic end to end up to 10k), then theme quality vs BERTopic on BANKING77 test and train+test.
 # BERTopic is optional (pip install -e '.[bench]'); without it the BERTopic runs are skipped with a note.
-bench: setup ## Everything (speed 2k-100k beside BERTopic, theme quality); writes benchmarks/RESULTS.md/json (~45-55 min)
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(PIP) install --quiet -e '.[models,dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: setup $(BENCH_STAMP) ## Everything (speed 2k-100k beside BERTopic, theme quality); writes benchmarks/RESULTS.md/json (~45-55 min)
 	$(PY) -m benchmarks --sizes 2000 10000 50000 100000 --warm-max-rows 10000 --bertopic-max-rows 10000 \
 		--quality test train+test
 
-bench-quick: setup ## Speed at 2k rows, ours (cold + warm) beside BERTopic; updates benchmarks/RESULTS.md/json (~3-4 min)
+bench-quick: setup $(BENCH_STAMP) ## Speed at 2k rows, ours (cold + warm) beside BERTopic; updates benchmarks/RESULTS.md/json (~3-4 min)
 	$(PY) -m benchmarks.run --sizes 2000 --no-quality
 
 clean: ## Remove the virtualenv and caches (keeps outputs/)
