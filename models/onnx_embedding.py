@@ -20,6 +20,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -102,6 +104,19 @@ def _quiet_quantizer() -> Iterator[None]:
         root.removeFilter(drop)
 
 
+def _build_in_child(model: str, cache_dir: Path | None, final_dir: Path) -> None:
+    """Run ``python -m models.onnx_embedding`` to build the model; its errors come back as ModelError."""
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "models.onnx_embedding", model, str(final_dir)]
+    if cache_dir is not None:
+        command += ["--cache-dir", str(cache_dir)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        raise ModelError(lines[-1] if lines else f"exit code {done.returncode}")
+
+
 class OnnxEmbedder:
     """A sentence-transformers model run as an int8 ONNX graph on ONNX Runtime (CPU).
 
@@ -170,7 +185,9 @@ class OnnxEmbedder:
         if not (path.is_file() and (path.parent / META_FILE).is_file() and (path.parent / TOKENIZER_FILE).is_file()):
             started = time.perf_counter()
             try:
-                self._build(path.parent)
+                # In a child process: torch and the fp32 model (about 1.5 GB) leave with it, so the run
+                # itself stays at ONNX Runtime's footprint even on the first, building run.
+                _build_in_child(self.model, self._cache_dir, path.parent)
             except ModelError:
                 raise
             except Exception as exc:
@@ -400,3 +417,20 @@ class OnnxEmbedder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return out / norms
+
+
+if __name__ == "__main__":  # the build step of OnnxEmbedder.ensure_built, run in its own process
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Build the int8 ONNX copy of a sentence-transformers model.")
+    parser.add_argument("model")
+    parser.add_argument("final_dir", type=Path)
+    parser.add_argument("--cache-dir", type=Path, default=None)
+    args = parser.parse_args()
+    try:
+        OnnxEmbedder(args.model, cache_dir=args.cache_dir)._build(args.final_dir)
+    except ModelError as exc:
+        sys.exit(" ".join(str(exc).split()))
+    except Exception as exc:  # reported to the parent as one line
+        first = str(exc).splitlines()[0][:200] if str(exc) else ""
+        sys.exit(f"{type(exc).__name__}: {first}")

@@ -155,7 +155,15 @@ def test_a_failed_build_leaves_no_model(built, tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch.onnx, "export", broken_export)
     embedder = OnnxEmbedder("default", cache_dir=tmp_path)
-    with pytest.raises(ModelError, match="exporter crashed"):
-        embedder.ensure_built()
+    with pytest.raises(RuntimeError, match="exporter crashed"):
+        embedder._build(embedder.model_path.parent)  # the step ensure_built runs in a child process
     assert not embedder.model_path.exists()
     assert not list((tmp_path / "onnx").glob(".build-*"))
+
+
+def test_a_build_failing_in_the_child_process_is_a_one_line_model_error(tmp_path):
+    embedder = OnnxEmbedder(str(tmp_path / "no-such-model"), cache_dir=tmp_path)
+    with pytest.raises(ModelError, match="no-such-model") as info:
+        embedder.ensure_built()
+    assert "\n" not in str(info.value)
+    assert not embedder.model_path.exists()
