@@ -192,21 +192,14 @@ def warm_up() -> float:
 
 
 def parse_settings(items: Sequence[str]) -> dict[str, Any]:
-    """``["cluster.min_cluster_size=20"]`` -> ``{"cluster.min_cluster_size": 20}``: values read as TOML
-    (numbers, booleans, quoted strings), anything else kept as a string, as the CLI's ``--set`` does."""
-    import tomllib
+    """``--set`` items as config overrides, parsed exactly as the CLI's ``--set``."""
+    from pipeline.config import parse_overrides
+    from pipeline.errors import ConfigError
 
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise QualityError(f"--set expects KEY=VALUE (e.g. embed.batch_size=128); got {item!r}.")
-        try:
-            value = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw
-        out[key.strip()] = value
-    return out
+    try:
+        return parse_overrides(list(items))
+    except ConfigError as exc:
+        raise QualityError(str(exc)) from None
 
 
 def config_name(items: Sequence[str]) -> str | None:

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from pipeline.errors import EXIT_INPUT, EXIT_INTERNAL, ConfigError, InsightsError
+from pipeline.config import parse_overrides
+from pipeline.errors import EXIT_INPUT, EXIT_INTERNAL, InsightsError
 
 __all__ = ["app", "main"]
 
@@ -30,23 +31,6 @@ log = logging.getLogger("pipeline")
 @app.callback()
 def _root() -> None:
     """Feedback Insights: turn feedback exports into ranked themes with verbatims."""
-
-
-def _parse_set(items: list[str]) -> dict[str, Any]:
-    """``--set cluster.min_cluster_size=20`` → {"cluster.min_cluster_size": 20} (values as TOML)."""
-    import tomllib
-
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set expects KEY=VALUE (e.g. cluster.min_cluster_size=20); got {item!r}.")
-        try:
-            value = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw
-        out[key.strip()] = value
-    return out
 
 
 def _one_line(exc: BaseException) -> str:
@@ -114,7 +98,7 @@ def run_command(
             "output.out_dir": str(out) if out else None,
             "output.run_id": run_id,
             "output.force": True if force else None,
-            **_parse_set(set_ or []),
+            **parse_overrides(set_ or []),
         }
         from pipeline.config import load_config
 

@@ -30,6 +30,7 @@ __all__ = [
     "RunConfig",
     "SummarizeConfig",
     "load_config",
+    "parse_overrides",
 ]
 
 DEFAULT_EMBEDDING_MODEL = "default"
@@ -213,3 +214,22 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     config = _validate(data, source=str(path) if path else "config")
     clean_overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     return config.with_overrides(clean_overrides) if clean_overrides else config
+
+
+def parse_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["cluster.min_cluster_size=20"]`` → ``{"cluster.min_cluster_size": 20}``.
+
+    Values are read as TOML literals (numbers, booleans, quoted strings, lists); anything else is
+    kept as a plain string. Used by the CLI's ``--set`` and by the benchmarks.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects KEY=VALUE (e.g. cluster.min_cluster_size=20); got {item!r}.")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        out[key.strip()] = value
+    return out

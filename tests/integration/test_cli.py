@@ -15,7 +15,8 @@ from conftest import FEEDBACK_FILES, REPO
 from typer.testing import CliRunner
 
 import pipeline
-from pipeline.cli import _parse_set, app
+from pipeline.cli import app
+from pipeline.config import parse_overrides
 from pipeline.errors import ConfigError
 
 TEXTS = [f"{topic} {detail}" for topic in ("Login fails", "Search is slow") for detail in "abcdefghijkl"]
@@ -157,12 +158,12 @@ def test_missing_config_file(export, tmp_path):
     ],
 )
 def test_set_values_are_parsed_as_toml(item, expected):
-    assert _parse_set([item]) == expected
+    assert parse_overrides([item]) == expected
 
 
 def test_set_without_equals_sign_is_refused():
     with pytest.raises(ConfigError, match="KEY=VALUE"):
-        _parse_set(["cluster.min_cluster_size"])
+        parse_overrides(["cluster.min_cluster_size"])
 
 
 # --- internal errors -------------------------------------------------------------------------
