@@ -327,14 +327,12 @@ def dataset_name(name: str) -> str:
 
 def merge_records(path: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Existing records minus the theme_quality ones of the (dataset, system, config) measured now, plus the new."""
-    old: list[dict[str, Any]] = []
-    if path.exists():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise QualityError(f"{path}: not valid JSON ({exc}); fix or move it, then rerun.") from None
-        if not isinstance(old, list) or not all(isinstance(r, dict) for r in old):
-            raise QualityError(f"{path}: expected a JSON list of records; fix or move it, then rerun.")
+    from benchmarks.report import load_records
+
+    try:
+        old = load_records(path)
+    except ValueError as exc:
+        raise QualityError(str(exc)) from None
     measured = {(r["dataset"], r["system"], r.get("config")) for r in new}
     kept = [
         r

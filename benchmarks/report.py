@@ -86,6 +86,19 @@ RATIO_STEPS = {"embedding": 2, "topic_modelling": 3}
 # ---------------------------------------------------------------------------------------------- formatting
 
 
+def load_records(path: Path) -> list[dict[str, Any]]:
+    """The records of a RESULTS.json (empty if it does not exist); ValueError with a one-line fix otherwise."""
+    if not path.exists():
+        return []
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}); fix or move it, then rerun.") from None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ValueError(f"{path}: expected a JSON list of records; fix or move it, then rerun.")
+    return records
+
+
 def fmt(value: float | None, unit: str = "") -> str:
     if value is None or value != value:
         return "—"

@@ -600,14 +600,12 @@ def merge_records(path: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]
     A new record replaces the old ones of the same section, system, row count and config; records
     of other sections (theme quality, ...), other sizes or other configs are kept as they were.
     """
-    old: list[dict[str, Any]] = []
-    if path.exists():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise BenchError(f"{path}: not valid JSON ({exc}); fix or move it, then rerun.") from None
-        if not isinstance(old, list) or not all(isinstance(r, dict) for r in old):
-            raise BenchError(f"{path}: expected a JSON list of records; fix or move it, then rerun.")
+    from benchmarks.report import load_records
+
+    try:
+        old = load_records(path)
+    except ValueError as exc:
+        raise BenchError(str(exc)) from None
 
     def key(record: dict[str, Any]) -> tuple[Any, ...]:
         return (record.get("section"), record.get("system"), record.get("rows"), record.get("config"))
