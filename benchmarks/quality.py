@@ -39,7 +39,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -312,13 +311,7 @@ def machine_label() -> str:
 def versions() -> dict[str, str | None]:
     from pipeline.store import package_versions
 
-    found: dict[str, str | None] = {"python": platform.python_version(), **package_versions()}
-    for name in EXTRA_PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = None
-    return found
+    return {"python": platform.python_version(), **package_versions(EXTRA_PACKAGES)}
 
 
 def dataset_name(name: str) -> str:

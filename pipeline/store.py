@@ -134,9 +134,10 @@ def text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()[:16]
 
 
-def package_versions() -> dict[str, str | None]:
+def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str | None]:
+    """Installed versions of RECORDED_PACKAGES and ``extra`` (None for a package that is missing)."""
     versions: dict[str, str | None] = {}
-    for name in RECORDED_PACKAGES:
+    for name in (*RECORDED_PACKAGES, *extra):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
