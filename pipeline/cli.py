@@ -120,6 +120,35 @@ def run_command(
     typer.echo(result.summary(top_n=resolved.summarize.top_n))
 
 
+@app.command("serve")
+def serve_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by 'insights run' (outputs/<run-id>).")],
+    host: Annotated[str, typer.Option(help="Address to bind; the default serves this machine only.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8765,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv: debug).")] = 0,
+) -> None:
+    """Browse a run in the web browser: themes, verbatims and full-text search over every row."""
+    _setup_logging(verbose, quiet=False)
+    try:
+        from pipeline.browse.serve import create_app
+
+        app_ = create_app(run_dir, host=host)
+    except InsightsError as exc:
+        typer.echo(f"error: {_one_line(exc)}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: serving on {host}: anyone who can reach this address can read the feedback.", err=True)
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"serving {run_dir} at http://{shown}:{port}/ (Ctrl+C to stop)")
+    import uvicorn
+
+    try:
+        uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False)
+    except OSError as exc:  # pragma: no cover - e.g. the port is taken
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port.", err=True)
+        raise typer.Exit(EXIT_INPUT) from None
+
+
 @app.command("version")
 def version_command() -> None:
     """Print the version of Feedback Insights."""

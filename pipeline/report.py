@@ -6,7 +6,6 @@ only PII-redacted clean text is ever shown.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import pandas as pd
@@ -54,38 +53,10 @@ def insights_markdown(themes: pd.DataFrame, accounting: dict[str, Any], *, top_n
     return "\n".join(lines) + "\n"
 
 
-_CSS = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;color:#222;padding:0 1rem}
-table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.4rem;vertical-align:top;
-text-align:left}th{background:#f4f4f4}.num{text-align:right}.kw{color:#555}blockquote{margin:.2rem 0;
-padding:.2rem .6rem;border-left:3px solid #ccc;color:#333}.note{background:#fff6d6;padding:.5rem}
-"""
+def report_html(
+    themes: pd.DataFrame, accounting: dict[str, Any], *, run_id: str, notes: list[str], **kwargs: Any
+) -> str:
+    """The self-contained ``report.html``; see :func:`pipeline.browse.report.report_html` for the options."""
+    from pipeline.browse.report import report_html as _report_html
 
-
-def report_html(themes: pd.DataFrame, accounting: dict[str, Any], *, run_id: str, notes: list[str]) -> str:
-    """A self-contained, script-free HTML page of the ranked themes with their verbatims."""
-    esc = html.escape
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        f"<title>Feedback insights — {esc(run_id)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Feedback insights</h1><p>Run <code>{esc(run_id)}</code>. Rows in: {accounting['rows_in']}, "
-        f"themed: {accounting['themed']}, outliers: {accounting['outliers']}, excluded: {accounting['excluded']}.</p>",
-    ]
-    for note in notes:
-        parts.append(f"<p class='note'>{esc(note)}</p>")
-    parts.append(f"<p>Ranked by <code>{esc(RANKING_FORMULA)}</code>.</p>")
-    parts.append(
-        "<table><thead><tr><th class='num'>Rank</th><th>Theme</th><th class='num'>Size</th>"
-        "<th class='num'>Share</th><th>Keywords and verbatims</th></tr></thead><tbody>"
-    )
-    for _, row in themes.iterrows():
-        quotes = "".join(f"<blockquote>{esc(str(t))}</blockquote>" for t in row["representatives"])
-        parts.append(
-            f"<tr><td class='num'>{int(row['rank'])}</td><td><b>{esc(str(row['label']))}</b>"
-            f"<br><small>theme {int(row['theme_id'])}</small></td><td class='num'>{int(row['size'])}</td>"
-            f"<td class='num'>{row['share']:.1%}</td><td><div class='kw'>"
-            f"{esc(', '.join(map(str, row['keywords'])))}</div>{quotes}</td></tr>"
-        )
-    parts.append("</tbody></table></body></html>")
-    return "\n".join(parts)
+    return _report_html(themes, accounting, run_id=run_id, notes=notes, **kwargs)

@@ -85,6 +85,9 @@ class RunResult:
             )
         if self.run_dir is not None:
             lines.append(f"written to {self.run_dir}")
+            if (self.run_dir / "report.html").exists():
+                lines.append(f"open the report: {(self.run_dir / 'report.html').resolve().as_uri()} (works offline)")
+            lines.append(f"browse every row: insights serve {self.run_dir}  (then open http://127.0.0.1:8765/)")
         return "\n".join(lines)
 
 
@@ -271,7 +274,15 @@ def _write(
                 store.path("insights.md"),
             )
             if config.output.write_report:
-                write_text(report_html(result.themes, acc, run_id=run_id, notes=notes), store.path("report.html"))
+                page = report_html(
+                    result.themes,
+                    acc,
+                    run_id=run_id,
+                    notes=notes,
+                    feedback=result.feedback,
+                    run_dir=str(Path(config.output.out_dir) / run_id),
+                )
+                write_text(page, store.path("report.html"))
         result.manifest["run_id"] = run_id
         result.manifest["peak_rss_mb"] = round(peak_rss_mb(), 1)
         write_json(result.manifest, store.path("manifest.json"))

@@ -1,4 +1,7 @@
-"""Report: user-written text is escaped for its medium, never run or rendered as markup."""
+"""Report: user-written text is escaped for its medium, never run or rendered as markup.
+
+report.html is tested in tests/unit/test_browse_report.py and, in a real browser, tests/browser/.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import re
 
 import pandas as pd
 
-from pipeline.report import insights_markdown, report_html
+from pipeline.report import insights_markdown
 from pipeline.summarize import RANKING_FORMULA
 
 ACCOUNTING = {"rows_in": 10, "themed": 6, "outliers": 2, "excluded": 2, "excluded_by_reason": {"empty": 2}}
@@ -25,26 +28,6 @@ def _themes(label: str = "Login, password", rep: str = "Login fails") -> pd.Data
             "representatives": [[rep, "second quote"], []],
         }
     )
-
-
-def test_html_escapes_a_script_verbatim():
-    page = report_html(_themes(label=SCRIPT, rep=f"I typed {SCRIPT} in search"), ACCOUNTING, run_id="r", notes=[])
-    assert "<script" not in page.lower()
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
-
-
-def test_html_escapes_run_id_and_notes():
-    page = report_html(_themes(), ACCOUNTING, run_id="<b>id</b>", notes=["<img src=x onerror=alert(1)>"])
-    assert "<b>id</b>" not in page and "&lt;b&gt;id&lt;/b&gt;" in page
-    assert "<img" not in page
-
-
-def test_html_forbids_scripts_and_shows_accounting_and_quotes():
-    page = report_html(_themes(), ACCOUNTING, run_id="r", notes=[])
-    assert "default-src 'none'" in page
-    assert "Rows in: 10" in page
-    assert "<blockquote>Login fails</blockquote>" in page
-    assert page.count("<tr>") == 1 + 2  # header + one per theme
 
 
 def test_markdown_escapes_pipes_so_the_table_keeps_its_columns():
