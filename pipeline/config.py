@@ -20,6 +20,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = [
+    "ClassifyConfig",
     "CleanConfig",
     "ClusterConfig",
     "EmbedConfig",
@@ -145,6 +146,47 @@ class RepresentConfig(_Section):
     label_terms: int = Field(default=3, ge=1)
 
 
+class ClassifyConfig(_Section):
+    """Taxonomy mapping: embedding prototypes (default, offline) and optional NLI re-scoring."""
+
+    enabled: bool = True
+    taxonomy: Path | None = Field(
+        default=None, description="A taxonomy YAML file; default: the shipped taxonomies/trust_safety_search.yaml."
+    )
+    examples_file: Path | None = Field(
+        default=None,
+        description="Labeled examples (columns text, node_id; CSV/JSONL/Parquet) added to the nodes' prototypes "
+        "and to the calibration set.",
+    )
+    nli_model: str | None = Field(
+        default=None,
+        description="An NLI model (Hugging Face id in the local cache, or a directory) to re-score a shortlist; "
+        "none ships offline, so none by default.",
+    )
+    nli_top_k: int = Field(default=3, ge=1, description="Nodes per text that NLI re-scores.")
+    nli_row_floor: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="Rows whose best safety confidence reaches this are re-scored."
+    )
+    nli_max_rows: int = Field(default=2000, ge=0, description="At most this many distinct texts are re-scored.")
+    nli_representatives: int = Field(default=5, ge=1, description="Representatives per theme sent to NLI.")
+    nli_batch_size: int = Field(default=16, ge=1)
+    max_labels: int = Field(default=3, ge=1, description="Labels kept per row (multi-label).")
+    lexicon_boost: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="Added to a node's score when its lexicon matches the text."
+    )
+    keyword_weight: float = Field(
+        default=0.25, ge=0.0, le=1.0, description="Weight of the theme keywords' score against its members' mean."
+    )
+    theme_min_confidence: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="A theme's primary node needs this mean confidence."
+    )
+    secondary_min_confidence: float = Field(default=0.15, ge=0.0, le=1.0)
+    severity_weights: dict[str, float] = Field(
+        default_factory=lambda: {"critical": 4.0, "high": 2.5, "medium": 1.5, "low": 1.0, "none": 1.0},
+        description="Ranking weight per severity ('none': unmapped); a node's rank_weight overrides it.",
+    )
+
+
 class SummarizeConfig(_Section):
     """How themes are ranked."""
 
@@ -170,6 +212,7 @@ class RunConfig(_Section):
     reduce: ReduceConfig = ReduceConfig()
     cluster: ClusterConfig = ClusterConfig()
     represent: RepresentConfig = RepresentConfig()
+    classify: ClassifyConfig = ClassifyConfig()
     summarize: SummarizeConfig = SummarizeConfig()
     output: OutputConfig = OutputConfig()
 

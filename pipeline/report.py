@@ -24,8 +24,38 @@ def _md_cell(value: Any, limit: int = 160) -> str:
     return text
 
 
-def insights_markdown(themes: pd.DataFrame, accounting: dict[str, Any], *, top_n: int, notes: list[str]) -> str:
-    """The top themes as a Markdown table, with the row accounting above it."""
+def _categories_markdown(categories: pd.DataFrame, themes: pd.DataFrame) -> list[str]:
+    """The category roll-up, most severe first, and the urgent reports hidden in other themes."""
+    lines = [
+        "## Categories",
+        "",
+        "| category | branch | severity | themes | rows | share |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for _, row in categories.iterrows():
+        lines.append(
+            f"| {_md_cell(row['path'])} | {_md_cell(row['branch'] or '—')} | {row['severity']} | {row['themes']} | "
+            f"{row['rows']} | {row['share']:.1%} |"
+        )
+    flagged = int(themes["flagged_rows"].sum()) if "flagged_rows" in themes.columns else 0
+    if flagged:
+        lines += [
+            "",
+            f"{flagged} reports labeled critical or high sit in themes of another category "
+            "(`feedback.parquet`: `severity`, `category_id`).",
+        ]
+    return [*lines, ""]
+
+
+def insights_markdown(
+    themes: pd.DataFrame,
+    accounting: dict[str, Any],
+    *,
+    top_n: int,
+    notes: list[str],
+    categories: pd.DataFrame | None = None,
+) -> str:
+    """The top themes as a Markdown table, with the row accounting and the category roll-up above it."""
     lines = [
         "# Feedback insights",
         "",
@@ -38,17 +68,25 @@ def insights_markdown(themes: pd.DataFrame, accounting: dict[str, Any], *, top_n
         lines += [f"Excluded by reason: {reasons}", ""]
     for note in notes:
         lines += [f"> Note: {_md_cell(note, 400)}", ""]
+    if categories is not None and len(categories):
+        lines += _categories_markdown(categories, themes)
     lines += [
+        "## Themes",
+        "",
         f"Ranked by `{RANKING_FORMULA}`.",
         "",
-        "| rank | theme | label | size | share | keywords | example |",
-        "|---:|---:|---|---:|---:|---|---|",
+        "| rank | theme | label | category | severity | size | share | keywords | example |",
+        "|---:|---:|---|---|---|---:|---:|---|---|",
     ]
     for _, row in themes.head(top_n).iterrows():
         example = row["representatives"][0] if len(row["representatives"]) else ""
+        category = row.get("category", "")
+        if row.get("category_id"):
+            category = f"{category} ({row['category_confidence']:.2f})"
         lines.append(
-            f"| {row['rank']} | {row['theme_id']} | {_md_cell(row['label'])} | {row['size']} | "
-            f"{row['share']:.1%} | {_md_cell(', '.join(row['keywords'][:6]))} | {_md_cell(example)} |"
+            f"| {row['rank']} | {row['theme_id']} | {_md_cell(row['label'])} | {_md_cell(category)} | "
+            f"{row.get('severity', '')} | {row['size']} | {row['share']:.1%} | "
+            f"{_md_cell(', '.join(row['keywords'][:6]))} | {_md_cell(example)} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -1,6 +1,6 @@
 """The runner: composes the stages in order, times each, and writes the run directory.
 
-    ingest → clean → embed → reduce → cluster → represent → summarize → report
+    ingest → clean → embed → reduce → cluster → represent → classify → summarize → report
 
 It reads like the flow above; each stage is a plain function from ``pipeline.<stage>``. The
 embedder, reducer, clusterer and spaCy pipeline can be swapped through the config or passed in
@@ -25,6 +25,7 @@ import pandas as pd
 from models.embedding import Embedder, make_embedder
 from pipeline import __version__
 from pipeline._profile import peak_rss_mb, stage
+from pipeline.classify import Classified, PrototypeClassifier, classify, load_examples, unclassified
 from pipeline.clean import clean
 from pipeline.cluster import cluster
 from pipeline.config import RunConfig, load_config
@@ -46,6 +47,7 @@ from pipeline.store import (
     write_text,
 )
 from pipeline.summarize import RANKING_FORMULA, summarize
+from pipeline.taxonomy import Taxonomy, load_taxonomy
 
 __all__ = ["RunResult", "run"]
 
@@ -60,6 +62,7 @@ class RunResult:
 
     feedback: pd.DataFrame
     themes: pd.DataFrame
+    categories: pd.DataFrame
     manifest: dict[str, Any]
     config: RunConfig
     run_dir: Path | None = None
@@ -80,8 +83,10 @@ class RunResult:
             lines.append("excluded by reason: " + ", ".join(f"{k} {v}" for k, v in acc["excluded_by_reason"].items()))
         lines.extend(f"note: {note}" for note in self.manifest["notes"])
         for _, row in self.themes.head(top_n).iterrows():
+            category = f" · {row['category']} ({row['severity']})" if row.get("category_id") else ""
             lines.append(
                 f"{int(row['rank']):>3}. [{int(row['theme_id'])}] {row['label']} — {row['size']} ({row['share']:.1%})"
+                f"{category}"
             )
         if self.run_dir is not None:
             lines.append(f"written to {self.run_dir}")
@@ -105,6 +110,7 @@ def _feedback_table(
     labels: np.ndarray,
     reassigned: np.ndarray,
     coords: np.ndarray,
+    row_labels: pd.DataFrame,
 ) -> pd.DataFrame:
     """The per-row output table: every input row, in input order."""
     n = len(cleaned)
@@ -122,12 +128,57 @@ def _feedback_table(
     out["truncated"] = cleaned["truncated"]
     out["theme_id"] = theme
     out["theme_id_reassigned"] = theme_re
+    positions = np.flatnonzero(valid)
+    defaults: dict[str, Any] = {"category_id": None, "category": "", "severity": "", "category_confidence": np.nan}
+    for col, default in defaults.items():
+        values = np.full(n, default, dtype=object)
+        values[positions] = row_labels[col].to_numpy(dtype=object)
+        out[col] = values
+    out["category_confidence"] = out["category_confidence"].astype(float)
+    lists: list[list[str]] = [[] for _ in range(n)]
+    for pos, cats in zip(positions, row_labels["categories"], strict=True):
+        lists[pos] = list(cats)
+    out["categories"] = lists
     out["x"] = xy[:, 0]
     out["y"] = xy[:, 1]
     out["time"] = cleaned["time"]
     for col in meta_columns:
         out[col] = cleaned[col]
     return out[[*FEEDBACK, *meta_columns]]
+
+
+def _classify(
+    rows: pd.DataFrame,
+    group_vectors: np.ndarray,
+    row_group: np.ndarray,
+    themes: pd.DataFrame,
+    labels: np.ndarray,
+    embedder: CachedEmbedder,
+    config: RunConfig,
+    taxonomy: Taxonomy | None,
+    nli: Any,
+) -> Classified:
+    """Fit the taxonomy prototypes with the run's embedder and label the rows and themes."""
+    if taxonomy is None or len(rows) == 0:
+        return unclassified(len(rows), themes)
+    examples = load_examples(config.classify.examples_file, taxonomy) if config.classify.examples_file else None
+    classifier = PrototypeClassifier(
+        taxonomy, embedder, extra_examples=examples, lexicon_boost=config.classify.lexicon_boost
+    ).fit()
+    keyword_vectors = None
+    if len(themes) and config.classify.keyword_weight > 0:
+        keyword_vectors = embedder.encode([", ".join(map(str, kw)) for kw in themes["keywords"]])
+    return classify(
+        rows,
+        group_vectors,
+        themes,
+        labels,
+        classifier,
+        config.classify,
+        keyword_vectors=keyword_vectors,
+        nli=nli,
+        row_group=row_group,
+    )
 
 
 def _accounting(feedback: pd.DataFrame) -> dict[str, Any]:
@@ -173,6 +224,16 @@ def run(
         config = config.with_overrides(overrides)
     timings: dict[str, dict[str, Any]] = {}
     notes: list[str] = []
+    # The taxonomy and a configured NLI model are loaded first: a bad file or model fails in seconds,
+    # not after the clustering.
+    taxonomy: Taxonomy | None = None
+    nli = None
+    if config.classify.enabled:
+        taxonomy = load_taxonomy(config.classify.taxonomy)
+        if config.classify.nli_model:
+            from models.nli import load_nli
+
+            nli = load_nli(config.classify.nli_model, batch_size=config.classify.nli_batch_size)
 
     with stage("ingest", timings):
         if isinstance(inputs, pd.DataFrame):
@@ -220,13 +281,20 @@ def run(
         clustered_rows = cleaned.loc[valid].reset_index(drop=True)
         themes = represent(clustered_rows, clustered.labels, row_vectors, config.represent, embedder=cached)
 
+    with stage("classify", timings):
+        row_group = embedded.row_group[valid]
+        classified = _classify(
+            clustered_rows, embedded.vectors, row_group, themes, clustered.labels, cached, config, taxonomy, nli
+        )
+        themes = classified.themes
+
     with stage("summarize", timings):
         themes = summarize(themes, clustered.labels, clustered.reassigned, clustered_rows["time"], config.summarize)
         coords = (
             reduced.map_2d[embedded.row_group[valid]] if reduced is not None else np.full((int(valid.sum()), 2), np.nan)
         )
         feedback = _feedback_table(
-            cleaned, ingested.meta_columns, valid, clustered.labels, clustered.reassigned, coords
+            cleaned, ingested.meta_columns, valid, clustered.labels, clustered.reassigned, coords, classified.rows
         )
         accounting = _accounting(feedback)
 
@@ -241,7 +309,9 @@ def run(
             "embedding": embedder.identity,
             "spacy": config.clean.spacy_model,
             "language_id": "py3langid" if config.clean.detect_language else None,
+            "nli": nli.identity if nli is not None else None,
         },
+        "classify": classified.params,
         "inputs": ingested.files,
         "accounting": accounting,
         "ranking_formula": RANKING_FORMULA,
@@ -252,7 +322,7 @@ def run(
         "warnings": {"count": len(ingested.warnings), "first": ingested.warnings[:50]},
         "stages": timings,
     }
-    result = RunResult(feedback, themes, manifest, config, embeddings=embedded.vectors)
+    result = RunResult(feedback, themes, classified.categories, manifest, config, embeddings=embedded.vectors)
     if write:
         result.run_dir = _write(result, config, ingested, timings, notes)
     return result
@@ -268,9 +338,13 @@ def _write(
             write_parquet(result.feedback, store.path("feedback.parquet"))
             write_parquet(result.themes, store.path("themes.parquet"))
             write_csv(result.themes.drop(columns=["centroid"]), store.path("themes.csv"))
+            write_parquet(result.categories, store.path("categories.parquet"))
+            write_csv(result.categories, store.path("categories.csv"))
             acc = result.manifest["accounting"]
             write_text(
-                insights_markdown(result.themes, acc, top_n=config.summarize.top_n, notes=notes),
+                insights_markdown(
+                    result.themes, acc, top_n=config.summarize.top_n, notes=notes, categories=result.categories
+                ),
                 store.path("insights.md"),
             )
             if config.output.write_report:

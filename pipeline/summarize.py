@@ -1,9 +1,9 @@
 """Summarize: the ranked insight table, one row per theme (columns: ``schemas.THEMES``).
 
 Ranking is explicit and visible: ``priority = volume_score * severity_weight * trend_weight``,
-where ``volume_score`` is the theme's share of clustered rows. The taxonomy stage sets
-``severity_weight`` and the trends stage ``trend_weight``; until they run both are 1.0, so
-themes rank by volume.
+where ``volume_score`` is the theme's share of clustered rows. The classify stage sets
+``severity_weight`` from the theme's taxonomy node (``classify.severity_weights``) and the trends
+stage ``trend_weight``; a weight is 1.0 when its stage did not run.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from pipeline.classify import unclassified
 from pipeline.config import SummarizeConfig
 from pipeline.schemas import THEMES
 
@@ -49,7 +50,8 @@ def summarize(
     out["share"] = out["size"] / n_clustered
     out["size_with_reassigned"] = [int((reassigned == t).sum()) for t in out["theme_id"]]
     out["volume_score"] = out["share"]
-    out["severity_weight"] = 1.0
+    if "category_id" not in out.columns:  # the classify stage did not run: everything unmapped, weight 1
+        out = unclassified(0, out).themes
     out["trend_weight"] = 1.0
     out["priority"] = out["volume_score"] * out["severity_weight"] * out["trend_weight"]
     spans = [_time_columns(times[labels == t]) for t in out["theme_id"]]

@@ -33,7 +33,16 @@ from pipeline.config import RunConfig  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CSV = REPO / "data" / "sample" / "app_reviews_sample.csv"
-FEEDBACK_FILES = ("feedback.parquet", "themes.parquet", "themes.csv", "insights.md", "report.html", "manifest.json")
+FEEDBACK_FILES = (
+    "feedback.parquet",
+    "themes.parquet",
+    "themes.csv",
+    "categories.parquet",
+    "categories.csv",
+    "insights.md",
+    "report.html",
+    "manifest.json",
+)
 
 #: Overrides that make a run model-free and fast; used by the API and CLI tests alike.
 FAST_OVERRIDES: dict[str, Any] = {
