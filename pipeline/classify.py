@@ -20,8 +20,9 @@ transformers zero-shot pipeline: each theme's representatives against the theme'
 rows whose best safety confidence is within reach of a safety label, against their own top-k nodes.
 Never rows × all nodes. The entailment probability replaces the confidence of the shortlisted nodes.
 
-A theme's confidence in a node is the mean confidence of its member rows (duplicates count),
-blended with its keywords' score (``keyword_weight``), and, with NLI, its representatives' scores.
+A theme's confidence in a node is the share of its member rows whose primary label it is (duplicates count),
+blended with its keywords' confidence (``keyword_weight``); with NLI, its representatives' mean
+entailment probability replaces it for the theme's top-k nodes.
 Its primary node needs ``theme_min_confidence``; secondary nodes need ``secondary_min_confidence``.
 Row labels are kept too: a critical report inside a benign theme is counted in ``flagged_rows``.
 """
@@ -390,7 +391,9 @@ def classify(
     members = np.array([position.get(int(t), -1) for t in labels], dtype=np.int64)
     if n_themes:
         inside = members >= 0
-        np.add.at(theme_conf, members[inside], conf[inside])
+        primary = row_table["category_id"].map(classifier.leaf_index).to_numpy(dtype=float)
+        voted = inside & ~np.isnan(primary)
+        np.add.at(theme_conf, (members[voted], primary[voted].astype(np.int64)), 1.0)
         counts = np.bincount(members[inside], minlength=n_themes).astype(np.float64)
         theme_conf /= np.maximum(counts, 1)[:, None]
         if keyword_vectors is not None and len(keyword_vectors):

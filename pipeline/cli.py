@@ -68,6 +68,12 @@ def run_command(
     ] = None,
     min_cluster_size: Annotated[int | None, typer.Option(help="HDBSCAN min_cluster_size (default: from size).")] = None,
     reducer: Annotated[str | None, typer.Option(help="'umap' (default) or 'pca'.")] = None,
+    taxonomy: Annotated[
+        Path | None, typer.Option(help="Taxonomy YAML (default: the shipped trust & safety / search one).")
+    ] = None,
+    nli_model: Annotated[
+        str | None, typer.Option(help="NLI model (directory or Hugging Face id) to re-score the taxonomy shortlist.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default 42).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the embedding cache.")] = False,
     cache_dir: Annotated[Path | None, typer.Option(help="Embedding cache directory.")] = None,
@@ -94,6 +100,8 @@ def run_command(
             "embed.use_cache": False if no_cache else None,
             "cluster.min_cluster_size": min_cluster_size,
             "reduce.method": reducer,
+            "classify.taxonomy": str(taxonomy) if taxonomy else None,
+            "classify.nli_model": nli_model,
             "seed": seed,
             "output.out_dir": str(out) if out else None,
             "output.run_id": run_id,
@@ -147,6 +155,64 @@ def serve_command(
     except OSError as exc:  # pragma: no cover - e.g. the port is taken
         typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port.", err=True)
         raise typer.Exit(EXIT_INPUT) from None
+
+
+taxonomy_app = typer.Typer(help="Check and display taxonomy files.", no_args_is_help=True)
+app.add_typer(taxonomy_app, name="taxonomy")
+
+
+def _load_taxonomy_or_exit(file: Path | None) -> Any:
+    from pipeline.taxonomy import load_taxonomy
+
+    try:
+        return load_taxonomy(file)
+    except InsightsError as exc:
+        typer.echo(f"error: {_one_line(exc)}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+@taxonomy_app.command("validate")
+def taxonomy_validate(
+    file: Annotated[Path | None, typer.Argument(help="Taxonomy YAML; default: the shipped one.")] = None,
+) -> None:
+    """Check a taxonomy file; on a problem, print one line naming the node and field (exit 2)."""
+    taxonomy = _load_taxonomy_or_exit(file)
+    leaves = taxonomy.leaves
+    examples = sum(len(n.examples) for n in leaves)
+    typer.echo(
+        f"ok: {taxonomy.source}: {taxonomy.id} {taxonomy.version}, {len(taxonomy.nodes)} nodes, "
+        f"{len(leaves)} leaves, {examples} examples"
+    )
+
+
+@taxonomy_app.command("show")
+def taxonomy_show(
+    file: Annotated[Path | None, typer.Argument(help="Taxonomy YAML; default: the shipped one.")] = None,
+    examples: Annotated[bool, typer.Option("--examples", help="Also list each leaf's example phrasings.")] = False,
+) -> None:
+    """Print the taxonomy as a tree: severity, name, id and crosswalk codes of every node."""
+    taxonomy = _load_taxonomy_or_exit(file)
+    typer.echo(f"{taxonomy.name} ({taxonomy.id} {taxonomy.version})")
+
+    def depth(node_id: str) -> int:
+        return len(taxonomy.path_of(node_id)) - 1
+
+    children: dict[str | None, list[Any]] = {}
+    for node in taxonomy.nodes:
+        children.setdefault(node.parent, []).append(node)
+
+    def walk(parent: str | None) -> None:
+        for node in children.get(parent, []):
+            indent = "  " * depth(node.id)
+            severity = f"[{node.severity}] " if node.severity else ""
+            codes = "; ".join(f"{k}: {', '.join(v)}" for k, v in node.crosswalk if v)
+            typer.echo(f"{indent}{severity}{node.name} ({node.id}){'  — ' + codes if codes else ''}")
+            if examples:
+                for text in node.examples:
+                    typer.echo(f"{indent}    · {text}")
+            walk(node.id)
+
+    walk(None)
 
 
 @app.command("version")

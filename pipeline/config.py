@@ -178,7 +178,10 @@ class ClassifyConfig(_Section):
         default=0.25, ge=0.0, le=1.0, description="Weight of the theme keywords' score against its members' mean."
     )
     theme_min_confidence: float = Field(
-        default=0.3, ge=0.0, le=1.0, description="A theme's primary node needs this mean confidence."
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description="A theme's primary node needs this confidence (share of members labeled with it).",
     )
     secondary_min_confidence: float = Field(default=0.15, ge=0.0, le=1.0)
     severity_weights: dict[str, float] = Field(
