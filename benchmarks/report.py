@@ -572,6 +572,68 @@ def speed_section(records: list[dict[str, Any]]) -> list[str]:
 # ---------------------------------------------------------------------------------------------- other sections
 
 
+#: Floors and references for the taxonomy figures (issue 4; ../shared/datasets/REFERENCE_NUMBERS.md).
+TAXONOMY_BAR = {"ailuminate_demo": 0.65, "davidson_hate_offensive": 0.30}
+TAXONOMY_REFERENCE = {
+    "ailuminate_demo": "0.63: MiniLM, one plain sentence per label, argmax cosine (issue 4)",
+    "davidson_hate_offensive": "0.552: NLI-only DeBERTa-v3-base zero-shot (published); 0.30: MiniLM, one "
+    "sentence per label (issue 4)",
+}
+
+
+def taxonomy_section(records: list[dict[str, Any]]) -> list[str]:
+    """Macro-F1 per dataset and split against the bar, per-category scores, and throughput."""
+    recs = [r for r in records if r.get("metric") != RUN_INFO]
+    first = recs[0]
+    lines = [
+        "## Taxonomy mapping (offline default: embedding prototypes)",
+        "",
+        f"- Latest: {first.get('date')} on {first.get('machine')}; `python -m benchmarks.taxonomy`; "
+        "method and splits: the module's docstring.",
+        "",
+        "| dataset | split | rows | macro-F1 | bar | macro-F1, own label over all leaves | unmapped | reference |",
+        "|---|---|---:|---:|---|---:|---:|---|",
+    ]
+    summary: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in recs:
+        if r.get("category") is None and r.get("split") in ("test", "all"):
+            summary.setdefault((r["dataset"], r["split"]), {"rows": r["rows"]})[r["metric"]] = r["value"]
+    for (dataset, split), got in summary.items():
+        if "macro_f1" not in got:
+            continue
+        bar = TAXONOMY_BAR.get(dataset)
+        mark = f"≥ {bar} {_mark(got['macro_f1'] >= bar)}" if bar is not None else ""
+        strict = got.get("macro_f1_strict")
+        unmapped = got.get("unmapped_share")
+        lines.append(
+            f"| {dataset} | {split} | {got['rows']:,} | {got['macro_f1']:.3f} | {mark} | "
+            f"{f'{strict:.3f}' if strict is not None else '—'} | "
+            f"{fmt(unmapped, 'share') if unmapped is not None else '—'} | {TAXONOMY_REFERENCE.get(dataset, '')} |"
+        )
+    for dataset, metric in (("ailuminate_demo", "recall"), ("davidson_hate_offensive", "f1")):
+        cells = {
+            r["category"]: r["value"]
+            for r in recs
+            if r["dataset"] == dataset and r["metric"] == metric and r.get("split") == "test"
+        }
+        if cells:
+            lines += [
+                "",
+                f"{dataset}, test half, {metric} per category:",
+                "",
+                "| " + " | ".join(cells) + " |",
+                "|" + "---:|" * len(cells),
+                "| " + " | ".join(f"{v:.2f}" for v in cells.values()) + " |",
+            ]
+    speed = [r for r in recs if r["metric"] in ("rows_per_s", "fit_s")]
+    for r in speed:
+        what = "classify stage throughput (embeddings given)" if r["metric"] == "rows_per_s" else "prototype fit"
+        unit = "rows/s" if r["metric"] == "rows_per_s" else f"s ({r['rows']} examples embedded and calibrated)"
+        lines.append(("" if r is not speed[0] else "\n") + f"- {what}: {r['value']:,.1f} {unit}")
+    notes = list(dict.fromkeys(n for r in recs for n in r.get("notes") or []))
+    return [*lines, "", *(f"- {n}" for n in notes), ""]
+
+
 def generic_section(section: str, records: list[dict[str, Any]]) -> list[str]:
     """One row per (dataset, system, rows, config, stage, run), one column per metric."""
     metrics = list(dict.fromkeys(r["metric"] for r in records if r.get("metric") != RUN_INFO))
@@ -656,7 +718,9 @@ def render(records: list[dict[str, Any]]) -> str:
     sections = dict.fromkeys(r.get("section") for r in records)
     for section in [*HOOK_SECTIONS, *(s for s in sections if s not in (SPEED, QUALITY, *HOOK_SECTIONS))]:
         recs = [r for r in records if r.get("section") == section]
-        if recs:
+        if recs and section == "taxonomy":
+            lines += taxonomy_section(recs)
+        elif recs:
             lines += generic_section(str(section), recs)
     return "\n".join(lines).rstrip() + "\n"
 

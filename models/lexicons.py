@@ -6,6 +6,14 @@ polite one on the same topic land close together. A lexicon gives the classifier
 ``profanity``: the 900-odd word list shipped in the ``better-profanity`` package (MIT), a hand-made
 list of swear words, slurs and sexual terms with leetspeak spellings. It is a word list, not a model
 trained on any benchmark data.
+
+``identity``: neutral names of groups protected in hate-speech policies (religions, ethnicities,
+nationalities, sexual orientations, gender identities, disability), written for this project. Words
+that are mostly used otherwise in app feedback ("white screen", "native app", "race game",
+"Chinese results") are left out.
+
+``identity_attack``: a text that hits both ``identity`` and ``profanity``: abusive language in the
+same breath as a group, the pattern that separates hate from plain swearing.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from importlib.resources import files
 
 import numpy as np
 
-__all__ = ["Lexicon", "load_lexicon"]
+__all__ = ["AllOf", "Lexicon", "load_lexicon"]
 
 _WORD = re.compile(r"[a-z0-9@$!*_.\-]+")
 
@@ -51,10 +59,87 @@ class Lexicon:
         return np.array([1.0 if self.matches(t or "") else 0.0 for t in texts], dtype=np.float32)
 
 
+_IDENTITY_TERMS = [
+    "blacks",
+    "whites",
+    "asians",
+    "asian",
+    "mexicans",
+    "mexican",
+    "latinos",
+    "latino",
+    "latina",
+    "latinas",
+    "hispanics",
+    "hispanic",
+    "arabs",
+    "arab",
+    "jew",
+    "jews",
+    "jewish",
+    "muslim",
+    "muslims",
+    "islam",
+    "islamic",
+    "christians",
+    "catholic",
+    "catholics",
+    "hindu",
+    "hindus",
+    "sikh",
+    "sikhs",
+    "gay",
+    "gays",
+    "lesbian",
+    "lesbians",
+    "homosexual",
+    "homosexuals",
+    "queer",
+    "queers",
+    "transgender",
+    "transgenders",
+    "bisexual",
+    "immigrant",
+    "immigrants",
+    "refugee",
+    "refugees",
+    "foreigners",
+    "africans",
+    "african",
+    "indians",
+    "disabled",
+]
+
+
+class AllOf:
+    """Hits where every one of its lexicons hits (a conjunction of lexicons)."""
+
+    def __init__(self, name: str, parts: list[Lexicon]) -> None:
+        self.name = name
+        self.parts = parts
+
+    def matches(self, text: str) -> list[str]:
+        found = [part.matches(text) for part in self.parts]
+        return [term for terms in found for term in terms] if all(found) else []
+
+    def hits(self, texts: Iterable[str]) -> np.ndarray:
+        texts = list(texts)
+        out = np.ones(len(texts), dtype=np.float32)
+        for part in self.parts:
+            out *= part.hits(texts)
+        return out
+
+
 @cache
-def load_lexicon(name: str) -> Lexicon:
-    """Load a built-in lexicon by name (``"profanity"``)."""
+def load_lexicon(name: str) -> Lexicon | AllOf:
+    """Load a built-in lexicon by name: ``profanity``, ``identity`` or ``identity_attack``."""
     if name == "profanity":
         text = (files("better_profanity") / "profanity_wordlist.txt").read_text(encoding="utf-8")
         return Lexicon(name, text.splitlines())
-    raise KeyError(f"Unknown lexicon {name!r}; built-in lexicons: profanity.")
+    if name == "identity":
+        return Lexicon(name, _IDENTITY_TERMS)
+    if name == "identity_attack":
+        identity, profanity = load_lexicon("identity"), load_lexicon("profanity")
+        assert isinstance(identity, Lexicon) and isinstance(profanity, Lexicon)
+        return AllOf(name, [identity, profanity])
+    raise KeyError(f"Unknown lexicon {name!r}; built-in lexicons: profanity, identity, identity_attack.")

@@ -87,9 +87,9 @@ def load_nli(model: str, *, batch_size: int = 16, device: str | None = None) -> 
             f"{source} is not an NLI model: its label2id {sorted(label2id)} has no 'entailment' label; "
             "use a model fine-tuned for NLI / zero-shot classification."
         )
-    tokenizer = pipe.tokenizer
+    tokenizer: Any = pipe.tokenizer
     max_positions = getattr(pipe.model.config, "max_position_embeddings", None)
-    if max_positions and (tokenizer.model_max_length or 0) > max_positions:
+    if tokenizer is not None and max_positions and (tokenizer.model_max_length or 0) > max_positions:
         # A tokenizer saved without its limit would let long feedback overflow the model.
         tokenizer.model_max_length = max_positions
     log.info("Loaded NLI model %s", source)

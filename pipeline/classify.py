@@ -9,11 +9,12 @@ How a row is scored (the offline default, no extra model pass over the data):
    The row vectors are the ones the embed stage already computed.
 3. **Calibration on the taxonomy's own examples** (leave-one-out): every example is scored against
    every node with itself removed from its node's prototypes. A node's threshold is the score that
-   maximizes F1 of "its examples vs. all other examples", shrunk halfway to the median over nodes
-   (six examples make a noisy optimum). A logistic curve of ``score - threshold`` fitted on the same
-   pairs (classes balanced) turns a score into a confidence: 0.5 sits at the threshold.
-4. A row's labels are the nodes with confidence ≥ 0.5 (at most ``max_labels``); its primary label is
-   the most confident one, or **unmapped** when no node reaches 0.5.
+   maximizes F-beta (``recall_weight``, default 2: recall first) of "its examples vs. all other
+   examples", shrunk halfway to the median over nodes (six examples make a noisy optimum). A
+   logistic curve of ``score - threshold`` fitted on the same pairs (classes balanced, no intercept)
+   turns a score into a confidence: exactly 0.5 at the node's threshold.
+4. A row's labels are the nodes with confidence ≥ 0.5 (at most ``max_labels``), ordered by score
+   (one scale for all nodes); its primary label is the first, or **unmapped** when none passes.
 
 Optional **NLI re-scoring** (``classify.nli_model``): only a shortlist is re-scored with the
 transformers zero-shot pipeline: each theme's representatives against the theme's top-k nodes, and
@@ -126,7 +127,7 @@ class PrototypeClassifier:
         embedder: Embedder,
         *,
         extra_examples: pd.DataFrame | None = None,
-        lexicon_boost: float = 0.3,
+        lexicon_boost: float = 0.4,
         recall_weight: float = 2.0,
     ) -> None:
         self.taxonomy = taxonomy

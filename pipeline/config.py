@@ -172,7 +172,13 @@ class ClassifyConfig(_Section):
     nli_batch_size: int = Field(default=16, ge=1)
     max_labels: int = Field(default=3, ge=1, description="Labels kept per row (multi-label).")
     lexicon_boost: float = Field(
-        default=0.1, ge=0.0, le=1.0, description="Added to a node's score when its lexicon matches the text."
+        default=0.4, ge=0.0, le=1.0, description="Added to a node's score when its lexicon matches the text."
+    )
+    recall_weight: float = Field(
+        default=2.0,
+        gt=0.0,
+        description="Beta of the F-beta that sets each node's threshold on the taxonomy's examples: above 1 "
+        "favours recall (a missed safety report costs more than a false flag).",
     )
     keyword_weight: float = Field(
         default=0.25, ge=0.0, le=1.0, description="Weight of the theme keywords' score against its members' mean."

@@ -163,7 +163,11 @@ def _classify(
         return unclassified(len(rows), themes)
     examples = load_examples(config.classify.examples_file, taxonomy) if config.classify.examples_file else None
     classifier = PrototypeClassifier(
-        taxonomy, embedder, extra_examples=examples, lexicon_boost=config.classify.lexicon_boost
+        taxonomy,
+        embedder,
+        extra_examples=examples,
+        lexicon_boost=config.classify.lexicon_boost,
+        recall_weight=config.classify.recall_weight,
     ).fit()
     keyword_vectors = None
     if len(themes) and config.classify.keyword_weight > 0:

@@ -28,7 +28,7 @@ __all__ = [
 #: Severity levels, most urgent first.
 SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
 #: Built-in term lists a node may name in its ``lexicon`` field.
-LEXICONS: tuple[str, ...] = ("profanity",)
+LEXICONS: tuple[str, ...] = ("profanity", "identity", "identity_attack")
 
 _TOP_FIELDS = {"id", "version", "name", "description", "hypothesis_template", "nodes"}
 _NODE_FIELDS = {

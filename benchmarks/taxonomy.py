@@ -1,0 +1,258 @@
+"""Taxonomy benchmark: how well the offline default maps real labeled texts to the taxonomy.
+
+``python -m benchmarks.taxonomy`` (part of ``make bench``; about 2 minutes on 2 cores, most of it
+embedding Davidson's 24,783 tweets once; the cache makes reruns fast).
+
+* **AILuminate v1.0 demo** (1,200 prompts, 12 hazard categories; the four ``spc_*`` codes count as
+  one, "specialized advice"): each prompt is scored against every leaf, and its prediction is the
+  best-scoring leaf among those with an MLCommons code in the taxonomy's crosswalk (zero-shot over
+  the dataset's label set), mapped through the crosswalk. ``macro_f1_strict`` instead takes the row's
+  own primary label over all 41 leaves (unmapped, or a leaf without a code, counts as wrong).
+* **Davidson et al. 2017** (hate / offensive / neither): a tweet is *hate* when ``safety.hate`` is
+  its best-scoring label among the four below that pass their thresholds, *offensive* when it is
+  ``safety.harassment``, ``safety.sexual_content`` or ``search_quality.offensive_results``, and
+  *neither* when none passes.
+
+Both datasets are split in two halves with a fixed seed. The scoring formula, the crosswalk
+additions, ``lexicon_boost`` and ``recall_weight`` were chosen looking at the **dev** halves only;
+the figures reported are on the **test** halves (and, for reference, on all rows). Thresholds are
+calibrated on the taxonomy's own examples, never on these rows. Texts go through the same PII
+redaction as the clean stage and the run's default embedder (int8 ONNX MiniLM).
+
+``rows_per_s``: the classify stage's own throughput on Davidson (scoring + calibrated labels, the
+embeddings already computed, as in a run), and ``fit_s``: embedding and calibrating the prototypes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger("benchmarks.taxonomy")
+
+HERE = Path(__file__).resolve().parent
+DATA_DIR = HERE.parent.parent / "shared" / "datasets"
+SECTION = "taxonomy"
+SEED = 0
+
+DAVIDSON_CLASSES = {0: "hate", 1: "offensive", 2: "neither"}
+#: Taxonomy leaves that stand for Davidson's classes.
+DAVIDSON_NODES = {
+    "safety.hate": "hate",
+    "safety.harassment": "offensive",
+    "safety.sexual_content": "offensive",
+    "search_quality.offensive_results": "offensive",
+}
+#: Published or earlier figures to compare with (see ../shared/datasets/REFERENCE_NUMBERS.md and issue 4).
+REFERENCE = {
+    "ailuminate": ("MiniLM, one plain sentence per label, argmax cosine (issue 4, measured here)", 0.63),
+    "davidson": ("NLI-only DeBERTa-v3-base zero-shot (MoritzLaurer, published)", 0.552),
+    "davidson-floor": ("MiniLM, one plain sentence per label (issue 4, measured here)", 0.30),
+}
+
+
+def halves(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(dev, test) row positions: a seeded permutation cut in two."""
+    perm = np.random.default_rng(SEED).permutation(n)
+    return np.sort(perm[: n // 2]), np.sort(perm[n // 2 :])
+
+
+def load_ailuminate(data_dir: Path) -> tuple[list[str], np.ndarray]:
+    frame = pd.read_csv(data_dir / "ailuminate_demo" / "airr_official_1.0_demo_en_us_prompt_set_release.csv")
+    gold = frame["hazard"].str.replace(r"^spc_.*", "spc", regex=True).to_numpy()
+    return frame["prompt_text"].astype(str).tolist(), gold
+
+
+def load_davidson(data_dir: Path) -> tuple[list[str], np.ndarray]:
+    frame = pd.read_csv(data_dir / "davidson_hate_offensive" / "labeled_data.csv")
+    return frame["tweet"].astype(str).tolist(), frame["class"].map(DAVIDSON_CLASSES).to_numpy()
+
+
+def prepare(texts: list[str]) -> list[str]:
+    """What the clean stage does to a text before it is embedded: PII redaction, whitespace."""
+    from pipeline.clean import redact_pii
+
+    return [" ".join(redact_pii(t).split()) for t in texts]
+
+
+def mlcommons_code(node: Any) -> str | None:
+    codes = node.crosswalk_codes("mlcommons")
+    if not codes:
+        return None
+    return "spc" if codes[0].startswith("spc") else codes[0]
+
+
+def score_ailuminate(classifier: Any, vectors: np.ndarray, texts: list[str], gold: np.ndarray) -> dict[str, Any]:
+    from sklearn.metrics import f1_score, recall_score
+
+    scores = classifier.scores(vectors, texts)
+    conf = classifier.confidence_of(scores)
+    codes = np.array([mlcommons_code(n) or "" for n in classifier.leaves])
+    coded = codes != ""
+    restricted = np.where(coded[None, :], scores, -np.inf)
+    pred = codes[restricted.argmax(axis=1)]
+    passing = np.where(conf >= 0.5, scores, -np.inf)
+    own = np.where(np.isfinite(passing.max(axis=1)), codes[passing.argmax(axis=1)], "")
+    labels = sorted(set(gold))
+    out: dict[str, Any] = {}
+    for split, idx in zip(("dev", "test", "all"), (*halves(len(gold)), np.arange(len(gold))), strict=True):
+        out[split] = {
+            "rows": len(idx),
+            "macro_f1": float(f1_score(gold[idx], pred[idx], labels=labels, average="macro")),
+            "macro_f1_strict": float(f1_score(gold[idx], own[idx], labels=labels, average="macro")),
+            "unmapped_share": float((own[idx] == "").mean()),
+            "recall": dict(
+                zip(labels, map(float, recall_score(gold[idx], pred[idx], labels=labels, average=None)), strict=True)
+            ),
+        }
+    return out
+
+
+def score_davidson(classifier: Any, vectors: np.ndarray, texts: list[str], gold: np.ndarray) -> dict[str, Any]:
+    from sklearn.metrics import f1_score
+
+    started = time.perf_counter()
+    scores = classifier.scores(vectors, texts)
+    conf = classifier.confidence_of(scores)
+    seconds = time.perf_counter() - started
+    columns = [classifier.leaf_index[node] for node in DAVIDSON_NODES]
+    classes = np.array(list(DAVIDSON_NODES.values()))
+    sub = np.where(conf[:, columns] >= 0.5, scores[:, columns], -np.inf)
+    pred = np.where(np.isfinite(sub.max(axis=1)), classes[sub.argmax(axis=1)], "neither")
+    labels = ["hate", "offensive", "neither"]
+    out: dict[str, Any] = {"rows_per_s": len(texts) / seconds, "seconds": seconds}
+    for split, idx in zip(("dev", "test", "all"), (*halves(len(gold)), np.arange(len(gold))), strict=True):
+        per_class = f1_score(gold[idx], pred[idx], labels=labels, average=None)
+        out[split] = {
+            "rows": len(idx),
+            "macro_f1": float(np.mean(per_class)),
+            "f1": dict(zip(labels, map(float, per_class), strict=True)),
+        }
+    return out
+
+
+def records_of(ail: dict[str, Any], dav: dict[str, Any], fit: dict[str, Any], common: dict[str, Any]) -> list[dict]:
+    records: list[dict[str, Any]] = []
+
+    def add(dataset: str, split: str, rows: int, metric: str, value: float, **extra: Any) -> None:
+        records.append(
+            {
+                "section": SECTION,
+                "dataset": dataset,
+                "system": "ours",
+                "rows": rows,
+                "metric": metric,
+                "value": round(float(value), 4),
+                "split": split,
+                "config": "embedding prototypes (offline default)",
+                **extra,
+                **common,
+            }
+        )
+
+    for split in ("test", "all"):
+        got = ail[split]
+        add("ailuminate_demo", split, got["rows"], "macro_f1", got["macro_f1"])
+        add("ailuminate_demo", split, got["rows"], "macro_f1_strict", got["macro_f1_strict"])
+        add("ailuminate_demo", split, got["rows"], "unmapped_share", got["unmapped_share"])
+        for category, value in got["recall"].items():
+            add("ailuminate_demo", split, got["rows"], "recall", value, category=category)
+        got = dav[split]
+        add("davidson_hate_offensive", split, got["rows"], "macro_f1", got["macro_f1"])
+        for category, value in got["f1"].items():
+            add("davidson_hate_offensive", split, got["rows"], "f1", value, category=category)
+    add("davidson_hate_offensive", "all", dav["all"]["rows"], "rows_per_s", dav["rows_per_s"], stage="classify")
+    add("taxonomy prototypes", "-", fit["examples"], "fit_s", fit["seconds"], stage="classify")
+    return records
+
+
+def merge(path: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Existing records without the taxonomy section, plus the new ones."""
+    from benchmarks.report import load_records
+
+    return [r for r in load_records(path) if r.get("section") != SECTION] + new
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.taxonomy", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="the shared datasets folder")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder of RESULTS.json / RESULTS.md")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config overrides")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    for name in ("ailuminate_demo", "davidson_hate_offensive"):
+        if not (args.data_dir / name).is_dir():
+            print(f"error: {args.data_dir / name} not found; pass --data-dir <shared/datasets>.", file=sys.stderr)
+            return 2
+
+    from benchmarks.quality import machine_label, versions
+    from benchmarks.report import write_results
+    from models.embedding import make_embedder
+    from pipeline.classify import PrototypeClassifier
+    from pipeline.config import load_config, parse_overrides
+    from pipeline.embed import CachedEmbedder
+    from pipeline.store import EmbeddingCache, default_cache_dir
+    from pipeline.taxonomy import load_taxonomy
+
+    config = load_config(None, parse_overrides(args.set))
+    embedder = make_embedder(config.embed.model, batch_size=config.embed.batch_size, backend=config.embed.backend)
+    cached = CachedEmbedder(embedder, EmbeddingCache(config.embed.cache_dir or default_cache_dir(), embedder.identity))
+    taxonomy = load_taxonomy(config.classify.taxonomy)
+    started = time.perf_counter()
+    classifier = PrototypeClassifier(
+        taxonomy,
+        cached,
+        lexicon_boost=config.classify.lexicon_boost,
+        recall_weight=config.classify.recall_weight,
+    ).fit()
+    fit = {"seconds": time.perf_counter() - started, "examples": classifier.calibration_["examples"]}
+
+    ail_texts, ail_gold = load_ailuminate(args.data_dir)
+    dav_texts, dav_gold = load_davidson(args.data_dir)
+    ail_texts, dav_texts = prepare(ail_texts), prepare(dav_texts)
+    log.info("embedding %d + %d texts (cached after the first run)", len(ail_texts), len(dav_texts))
+    ail = score_ailuminate(classifier, cached.encode(ail_texts), ail_texts, ail_gold)
+    dav = score_davidson(classifier, cached.encode(dav_texts), dav_texts, dav_gold)
+
+    common = {
+        "date": datetime.now(timezone.utc).date().isoformat(),
+        "machine": machine_label(),
+        "versions": versions(),
+        "notes": [
+            "Split halves (seed 0): design choices on dev, figures on test and all; thresholds calibrated on the "
+            "taxonomy's own examples, never on these rows.",
+            f"References: AILuminate floor {REFERENCE['ailuminate'][1]} ({REFERENCE['ailuminate'][0]}); Davidson "
+            f"{REFERENCE['davidson'][1]} ({REFERENCE['davidson'][0]}) and floor {REFERENCE['davidson-floor'][1]}.",
+            "Davidson: the profanity lexicon is better-profanity's hand-made word list (not trained on Davidson).",
+        ],
+    }
+    records = records_of(ail, dav, fit, common)
+    json_path, md_path = write_results(args.out, merge(args.out / "RESULTS.json", records))
+    print(
+        f"AILuminate macro-F1 (test half): {ail['test']['macro_f1']:.3f} (all rows {ail['all']['macro_f1']:.3f}); "
+        f"strict {ail['test']['macro_f1_strict']:.3f}"
+    )
+    print(
+        f"Davidson macro-F1 (test half): {dav['test']['macro_f1']:.3f} (all rows {dav['all']['macro_f1']:.3f}); "
+        f"per class {', '.join(f'{k} {v:.3f}' for k, v in dav['test']['f1'].items())}"
+    )
+    print(f"classify throughput: {dav['rows_per_s']:,.0f} rows/s; prototypes fit in {fit['seconds']:.1f} s")
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
