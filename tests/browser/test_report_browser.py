@@ -15,9 +15,9 @@ from browse_helpers import (
     build_run_dir,
     feedback_table,
 )
-from browser_helpers import assert_inert, point_on_map, ready
 from playwright.sync_api import expect
 
+from browser.browser_helpers import assert_inert, point_on_map, ready
 from pipeline.browse.view import Limits
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from browse_helpers import LOGIN_ROWS, OUTLIER_ROWS, RAW_EMAIL, XSS, XSS_LABEL
-from browser_helpers import assert_inert, ready
 from playwright.sync_api import expect
+
+from browser.browser_helpers import assert_inert, ready
 
 
 def test_served_table_filters_then_a_theme_pages_through_all_its_verbatims(page, server_url):
