@@ -32,9 +32,9 @@ $(CHROMIUM):
 
 setup: $(STAMP) $(CHROMIUM) ## Create .venv and install the package, models, dev tools and Chromium (idempotent)
 
-demo: setup ## Run the main job on the bundled sample export; results land in outputs/demo/
-	$(VENV)/bin/insights run data/sample/app_reviews_sample.csv --text-col Content --id-col "Review id" \
-		--meta-cols "App id,App" --run-id demo --force
+demo: setup ## Run the main job on the bundled sample (2,000 real reviews, simulated times); results in outputs/demo/
+	$(VENV)/bin/insights run data/sample/app_reviews_replay.csv --text-col Content --id-col "Review id" \
+		--time-col Date --meta-cols "App id,App" --run-id demo --force
 
 test: setup ## Run the whole test suite (unit, property, CLI and the real-model end-to-end tests)
 	$(PY) -m pytest -q

@@ -157,6 +157,39 @@ def serve_command(
         raise typer.Exit(EXIT_INPUT) from None
 
 
+@app.command("triage")
+def triage_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by 'insights run' (outputs/<run-id>).")],
+    top: Annotated[int, typer.Option(help="How many alerts to print.", min=1)] = 10,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print alerts.json as is (for scripts and webhooks).")
+    ] = False,
+) -> None:
+    """Print a run's alerts, most urgent first, with counts, growth and verbatims."""
+    import pandas as pd
+
+    from pipeline.runner import alert_line
+
+    path = run_dir / "alerts.parquet"
+    if not path.is_file():
+        typer.echo(f"error: {path}: not found; is {run_dir} a run folder written by 'insights run'?", err=True)
+        raise typer.Exit(EXIT_INPUT)
+    if as_json:
+        typer.echo((run_dir / "alerts.json").read_text(encoding="utf-8").rstrip())
+        return
+    alerts = pd.read_parquet(path)
+    if alerts.empty:
+        typer.echo(f"no alerts in {run_dir} (see manifest.json 'trends' for the windows compared).")
+        return
+    typer.echo(f"{len(alerts)} alerts in {run_dir}, most urgent first:")
+    for i, (_, alert) in enumerate(alerts.head(top).iterrows(), start=1):
+        typer.echo(f"{i:>3}. {alert_line(alert)}")
+        if len(alert["top_queries"]):
+            typer.echo(f"     top queries: {', '.join(map(str, alert['top_queries']))}")
+        for text in alert["verbatims"]:
+            typer.echo(f"     > {' '.join(str(text).split())[:200]}")
+
+
 taxonomy_app = typer.Typer(help="Check and display taxonomy files.", no_args_is_help=True)
 app.add_typer(taxonomy_app, name="taxonomy")
 

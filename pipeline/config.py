@@ -30,6 +30,7 @@ __all__ = [
     "RepresentConfig",
     "RunConfig",
     "SummarizeConfig",
+    "TrendsConfig",
     "load_config",
     "parse_overrides",
 ]
@@ -48,6 +49,11 @@ class IngestConfig(_Section):
     text_col: str | None = None
     id_col: str | None = None
     time_col: str | None = None
+    query_col: str | None = Field(
+        default=None,
+        description="Metadata column holding the user's search query (default: one named query, search_query, "
+        "search_term, keyword...); enables top queries per theme and alert and the query roll-up.",
+    )
     meta_cols: list[str] | None = Field(
         default=None, description="Columns carried through as metadata; default: all other columns."
     )
@@ -196,6 +202,39 @@ class ClassifyConfig(_Section):
     )
 
 
+class TrendsConfig(_Section):
+    """Time windows and detector settings (see pipeline/trends.py for the tests behind them)."""
+
+    enabled: bool = True
+    bin: str = Field(default="1D", description="Bin width, a fixed duration: '1D', '6h', '7D'...")
+    current_bins: int = Field(default=1, ge=1, description="Bins in the current window (ending at as_of).")
+    baseline_bins: int = Field(default=28, ge=2, description="Bins in the baseline window before it.")
+    as_of: str | None = Field(
+        default=None, description="End of the current window (ISO time); default: the end of the latest bin."
+    )
+    fdr: float = Field(default=0.01, gt=0.0, lt=1.0, description="False discovery rate over all spike tests.")
+    min_count: int = Field(default=5, ge=1, description="Fewest current-window rows for a spike, rise or new theme.")
+    min_growth: float = Field(default=1.5, ge=1.0, description="Smallest current/baseline rate ratio for a spike.")
+    cusum_k: float = Field(default=0.5, ge=0.0, description="CUSUM reference value, in baseline sd.")
+    cusum_h: float = Field(default=5.0, gt=0.0, description="CUSUM decision threshold, in baseline sd.")
+    new_share: float = Field(
+        default=0.6, gt=0.0, le=1.0, description="A theme is new when this share of its dated rows is current."
+    )
+    min_count_escalation: int = Field(
+        default=3, ge=1, description="Rows of a critical/high node with no baseline rows that raise an escalation."
+    )
+    baseline_threshold: float = Field(
+        default=0.6,
+        ge=-1.0,
+        le=1.0,
+        description="With --baseline: a text joins a known theme when its cosine to the theme's centroid is at least "
+        "this; the rest is clustered into new themes.",
+    )
+    match_threshold: float = Field(
+        default=0.85, gt=0.0, le=1.0, description="With --baseline: a new cluster takes a known theme's id above this."
+    )
+
+
 class SummarizeConfig(_Section):
     """How themes are ranked."""
 
@@ -222,6 +261,7 @@ class RunConfig(_Section):
     cluster: ClusterConfig = ClusterConfig()
     represent: RepresentConfig = RepresentConfig()
     classify: ClassifyConfig = ClassifyConfig()
+    trends: TrendsConfig = TrendsConfig()
     summarize: SummarizeConfig = SummarizeConfig()
     output: OutputConfig = OutputConfig()
 

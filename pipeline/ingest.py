@@ -360,13 +360,23 @@ def _text_status(value: object) -> tuple[str | None, str | None]:
     return value, None
 
 
+#: Timestamps later than the run's clock by more than this are excluded as ``future_time``.
+FUTURE_TOLERANCE = pd.Timedelta(days=1)
+
+
 def _parse_times(
     values: pd.Series, *, path: Path, column: str, source_rows: list[int], warnings: _Warnings
-) -> pd.Series:
+) -> tuple[pd.Series, pd.Series]:
+    """Parsed UTC times, and the exclusion reason of each row whose timestamp is unusable.
+
+    An empty cell is not an error (the row has no time); a value that cannot be parsed is
+    ``bad_time``, and one more than a day after the run's clock is ``future_time``.
+    """
     present = values.map(lambda v: not _is_missing(v) and str(v).strip() != "")
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    reasons = pd.Series(None, index=values.index, dtype=object)
     if not present.any():
-        return out
+        return out, reasons
     given = values[present]
     numeric = pd.to_numeric(given, errors="coerce")
     if numeric.notna().all():
@@ -379,12 +389,21 @@ def _parse_times(
     in_range = parsed.notna() & (parsed >= _TIME_MIN) & (parsed <= _TIME_MAX)
     out.loc[given.index[in_range]] = parsed[in_range].astype("datetime64[ns, UTC]")
     for i in given.index[~in_range]:
+        reasons[i] = "bad_time"
         warnings.add(
             "unparseable timestamp",
             f"{where(path, source_rows[i], column)}: cannot parse timestamp {str(values[i])[:40]!r}"
-            f"{'' if pd.isna(parsed[i]) else ' (out of range)'}; the row is kept without a time.",
+            f"{'' if pd.isna(parsed[i]) else ' (out of range)'}; row excluded (bad_time).",
         )
-    return out
+    latest = pd.Timestamp.now(tz="UTC") + FUTURE_TOLERANCE
+    for i in out.index[out.notna() & (out > latest)]:
+        reasons[i] = "future_time"
+        warnings.add(
+            "future timestamp",
+            f"{where(path, source_rows[i], column)}: timestamp {out[i].isoformat()} is in the future; "
+            "row excluded (future_time).",
+        )
+    return out, reasons
 
 
 def _map_file(path: Path, raw: _Raw, config: IngestConfig, warnings: _Warnings) -> tuple[pd.DataFrame, list[str]]:
@@ -451,13 +470,17 @@ def _map_file(path: Path, raw: _Raw, config: IngestConfig, warnings: _Warnings) 
         }
     )
     if time_col is not None:
-        out["time"] = _parse_times(
+        times, time_reasons = _parse_times(
             frame[time_col],
             path=path,
             column=time_col,
             source_rows=raw.source_rows,
             warnings=warnings,
-        ).to_numpy()
+        )
+        out["time"] = times.to_numpy()
+        bad = time_reasons.notna().to_numpy() & ~out["excluded"].to_numpy()
+        out.loc[bad, "exclusion_reason"] = time_reasons.to_numpy()[bad]
+        out.loc[bad, "excluded"] = True
     else:
         out["time"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
     reserved = {*INGESTED, *CLEANED, *FEEDBACK, _GENERATED}  # later stages add these columns

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline.summarize import RANKING_FORMULA
@@ -22,6 +23,45 @@ def _md_cell(value: Any, limit: int = 160) -> str:
     for ch in ("\\", "|", "*", "_", "`", "[", "]", "<", ">", "#"):
         text = text.replace(ch, "\\" + ch)
     return text
+
+
+def _alerts_markdown(alerts: pd.DataFrame, top_n: int) -> list[str]:
+    """The top alerts, each with its counts, growth and three verbatims."""
+    lines = [
+        "## Alerts",
+        "",
+        "Ranked by `priority = severity_weight * significance * log1p(current_count)`; all of them in "
+        "`alerts.json` / `alerts.parquet`.",
+        "",
+    ]
+    for i, (_, a) in enumerate(alerts.head(top_n).iterrows(), start=1):
+        growth = "new (no baseline rows)" if not np.isfinite(a["growth"]) else f"{a['growth']:.1f}× the baseline rate"
+        what = f"theme {int(a['theme_id'])}: {_md_cell(a['label'])}" if a["kind"] == "theme" else _md_cell(a["label"])
+        node = f" — {_md_cell(a['category'])}" if a["kind"] == "theme" and pd.notna(a["category_id"]) else ""
+        lines.append(
+            f"{i}. **[{a['severity']}] {what}**{node}: {a['current_count']} reports in the current window vs "
+            f"{a['baseline_per_bin']:.1f} per bin before ({growth}); detectors: {', '.join(a['detectors'])}; "
+            f"{a['status']}" + ("" if a["runs"] == 1 else f", raised in {a['runs']} runs since {a['first_seen'][:10]}")
+        )
+        if len(a["top_queries"]):
+            lines.append(f"   - top queries: {_md_cell(', '.join(a['top_queries']))}")
+        lines.extend(f"   - > {_md_cell(t, 200)}" for t in a["verbatims"])
+    return [*lines, ""]
+
+
+def _queries_markdown(queries: pd.DataFrame, top_n: int) -> list[str]:
+    lines = [
+        "## Queries behind safety reports",
+        "",
+        "| query | reports | safety | critical/high | top category |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for _, q in queries.head(top_n).iterrows():
+        lines.append(
+            f"| {_md_cell(q['query'])} | {q['rows']} | {q['safety_rows']} | {q['critical_high_rows']} | "
+            f"{_md_cell(q['top_category'])} |"
+        )
+    return [*lines, ""]
 
 
 def _categories_markdown(categories: pd.DataFrame, themes: pd.DataFrame) -> list[str]:
@@ -54,8 +94,10 @@ def insights_markdown(
     top_n: int,
     notes: list[str],
     categories: pd.DataFrame | None = None,
+    alerts: pd.DataFrame | None = None,
+    queries: pd.DataFrame | None = None,
 ) -> str:
-    """The top themes as a Markdown table, with the row accounting and the category roll-up above it."""
+    """Alerts first, then the row accounting, the category roll-up, the top themes and the queries."""
     lines = [
         "# Feedback insights",
         "",
@@ -68,6 +110,8 @@ def insights_markdown(
         lines += [f"Excluded by reason: {reasons}", ""]
     for note in notes:
         lines += [f"> Note: {_md_cell(note, 400)}", ""]
+    if alerts is not None and len(alerts):
+        lines += _alerts_markdown(alerts, top_n)
     if categories is not None and len(categories):
         lines += _categories_markdown(categories, themes)
     lines += [
@@ -88,6 +132,8 @@ def insights_markdown(
             f"{row.get('severity', '')} | {row['size']} | {row['share']:.1%} | "
             f"{_md_cell(', '.join(row['keywords'][:6]))} | {_md_cell(example)} |"
         )
+    if queries is not None and len(queries):
+        lines += ["", *_queries_markdown(queries, top_n)]
     return "\n".join(lines) + "\n"
 
 

@@ -46,8 +46,9 @@ from pipeline.store import (
     write_parquet,
     write_text,
 )
-from pipeline.summarize import RANKING_FORMULA, summarize
+from pipeline.summarize import RANKING_FORMULA, query_rollup, summarize
 from pipeline.taxonomy import Taxonomy, load_taxonomy
+from pipeline.trends import Trends, alerts_json, continue_alerts, detect, no_trends, trend_weights
 
 __all__ = ["RunResult", "run"]
 
@@ -67,6 +68,10 @@ class RunResult:
     config: RunConfig
     run_dir: Path | None = None
     embeddings: np.ndarray | None = field(default=None, repr=False)
+    alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trends: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    trend_counts: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    queries: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def accounting(self) -> dict[str, Any]:
@@ -82,8 +87,12 @@ class RunResult:
         if acc["excluded_by_reason"]:
             lines.append("excluded by reason: " + ", ".join(f"{k} {v}" for k, v in acc["excluded_by_reason"].items()))
         lines.extend(f"note: {note}" for note in self.manifest["notes"])
+        if len(self.alerts):
+            lines.append(f"alerts ({len(self.alerts)}; `insights triage` shows them with verbatims):")
+            lines.extend(f"  ! {alert_line(a)}" for _, a in self.alerts.head(5).iterrows())
+        lines.append("themes:")
         for _, row in self.themes.head(top_n).iterrows():
-            category = f" · {row['category']} ({row['severity']})" if row.get("category_id") else ""
+            category = f" · {row['category']} ({row['severity']})" if pd.notna(row.get("category_id")) else ""
             lines.append(
                 f"{int(row['rank']):>3}. [{int(row['theme_id'])}] {row['label']} — {row['size']} ({row['share']:.1%})"
                 f"{category}"
@@ -94,6 +103,36 @@ class RunResult:
                 lines.append(f"open the report: {(self.run_dir / 'report.html').resolve().as_uri()} (works offline)")
             lines.append(f"browse every row: insights serve {self.run_dir}  (then open http://127.0.0.1:8765/)")
         return "\n".join(lines)
+
+
+def alert_line(alert: pd.Series) -> str:
+    """One line per alert: what, where, how much."""
+    growth = alert["growth"]
+    grew = "new" if not np.isfinite(growth) else f"{growth:.1f}x"
+    what = f"theme {int(alert['theme_id'])} {alert['label']}" if alert["kind"] == "theme" else alert["label"]
+    node = f" · {alert['category']}" if alert["kind"] == "theme" and pd.notna(alert["category_id"]) else ""
+    return (
+        f"[{alert['severity']}] {what}{node}: {alert['current_count']} now vs "
+        f"{alert['baseline_per_bin']:.1f}/bin before ({grew}; {', '.join(alert['detectors'])}; "
+        f"{alert['status']}{'' if alert['runs'] == 1 else ', run ' + str(alert['runs'])})"
+    )
+
+
+QUERY_NAMES = ("query", "searchquery", "searchterm", "searchterms", "search", "keyword", "keywords", "q")
+
+
+def _query_column(config: RunConfig, meta_columns: list[str]) -> str | None:
+    """The search-query column: the configured one, or a metadata column with a common name."""
+    if config.ingest.query_col:
+        if config.ingest.query_col not in meta_columns:
+            from pipeline.errors import ConfigError
+
+            raise ConfigError(
+                f"ingest.query_col {config.ingest.query_col!r} is not among the kept columns {meta_columns}."
+            )
+        return config.ingest.query_col
+    normalized = {"".join(ch for ch in c.lower() if ch.isalnum()): c for c in meta_columns}
+    return next((normalized[n] for n in QUERY_NAMES if n in normalized), None)
 
 
 def _run_id(files: list[dict[str, Any]], config: RunConfig) -> str:
@@ -183,6 +222,38 @@ def _classify(
         nli=nli,
         row_group=row_group,
     )
+
+
+def _trends(
+    rows: pd.DataFrame,
+    labels: np.ndarray,
+    classified: Classified,
+    themes: pd.DataFrame,
+    config: RunConfig,
+    query_col: str | None,
+    *,
+    new_theme_ids: set[int] | None = None,
+    previous_alerts: pd.DataFrame | None = None,
+) -> Trends:
+    if not config.trends.enabled:
+        return no_trends([])
+    frame = rows[["time", "clean_text", *([query_col] if query_col else [])]].reset_index(drop=True)
+    frame = frame.assign(
+        theme_id=labels,
+        category_id=classified.rows["category_id"].to_numpy(),
+        category=classified.rows["category"].to_numpy(),
+        severity=classified.rows["severity"].to_numpy(),
+    )
+    trends = detect(
+        frame,
+        themes,
+        config.trends,
+        severity_weights=config.classify.severity_weights,
+        new_theme_ids=new_theme_ids,
+        query_col=query_col,
+    )
+    trends.alerts = continue_alerts(trends.alerts, previous_alerts)
+    return trends
 
 
 def _accounting(feedback: pd.DataFrame) -> dict[str, Any]:
@@ -292,8 +363,17 @@ def run(
         )
         themes = classified.themes
 
+    query_col = _query_column(config, ingested.meta_columns)
+    with stage("trends", timings):
+        trends = _trends(clustered_rows, clustered.labels, classified, themes, config, query_col)
+        notes.extend(trends.notes)
+        themes = themes.assign(trend_weight=trend_weights(themes, trends).to_numpy())
+
     with stage("summarize", timings):
-        themes = summarize(themes, clustered.labels, clustered.reassigned, clustered_rows["time"], config.summarize)
+        queries = clustered_rows[query_col] if query_col else None
+        themes = summarize(
+            themes, clustered.labels, clustered.reassigned, clustered_rows["time"], config.summarize, queries=queries
+        )
         coords = (
             reduced.map_2d[embedded.row_group[valid]] if reduced is not None else np.full((int(valid.sum()), 2), np.nan)
         )
@@ -301,6 +381,20 @@ def run(
             cleaned, ingested.meta_columns, valid, clustered.labels, clustered.reassigned, coords, classified.rows
         )
         accounting = _accounting(feedback)
+        query_table = None
+        if query_col:
+            branches = classified.rows["category_id"].map(
+                lambda c: taxonomy.branch_of(c) if taxonomy is not None and isinstance(c, str) else None
+            )
+            query_table = query_rollup(
+                clustered_rows[[query_col]].assign(
+                    theme_id=clustered.labels,
+                    category=classified.rows["category"].to_numpy(),
+                    severity=classified.rows["severity"].to_numpy(),
+                    branch=branches.to_numpy(),
+                ),
+                query_col,
+            )
 
     manifest: dict[str, Any] = {
         "tool": "feedback-insights",
@@ -316,6 +410,11 @@ def run(
             "nli": nli.identity if nli is not None else None,
         },
         "classify": classified.params,
+        "trends": {
+            "window": trends.window,
+            "alerts": len(trends.alerts),
+            "query_column": query_col,
+        },
         "inputs": ingested.files,
         "accounting": accounting,
         "ranking_formula": RANKING_FORMULA,
@@ -326,7 +425,18 @@ def run(
         "warnings": {"count": len(ingested.warnings), "first": ingested.warnings[:50]},
         "stages": timings,
     }
-    result = RunResult(feedback, themes, classified.categories, manifest, config, embeddings=embedded.vectors)
+    result = RunResult(
+        feedback,
+        themes,
+        classified.categories,
+        manifest,
+        config,
+        embeddings=embedded.vectors,
+        alerts=trends.alerts,
+        trends=trends.stats,
+        trend_counts=trends.counts,
+        queries=query_table,
+    )
     if write:
         result.run_dir = _write(result, config, ingested, timings, notes)
     return result
@@ -344,10 +454,24 @@ def _write(
             write_csv(result.themes.drop(columns=["centroid"]), store.path("themes.csv"))
             write_parquet(result.categories, store.path("categories.parquet"))
             write_csv(result.categories, store.path("categories.csv"))
+            write_parquet(result.alerts, store.path("alerts.parquet"))
+            write_text(alerts_json(result.alerts) + "\n", store.path("alerts.json"))
+            if len(result.trends):
+                write_parquet(result.trends.astype({"key": str}), store.path("trends.parquet"))
+                write_parquet(result.trend_counts.astype({"key": str}), store.path("trend_counts.parquet"))
+            if result.queries is not None:
+                write_parquet(result.queries, store.path("queries.parquet"))
+                write_csv(result.queries, store.path("queries.csv"))
             acc = result.manifest["accounting"]
             write_text(
                 insights_markdown(
-                    result.themes, acc, top_n=config.summarize.top_n, notes=notes, categories=result.categories
+                    result.themes,
+                    acc,
+                    top_n=config.summarize.top_n,
+                    notes=notes,
+                    categories=result.categories,
+                    alerts=result.alerts,
+                    queries=result.queries,
                 ),
                 store.path("insights.md"),
             )

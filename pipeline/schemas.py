@@ -87,11 +87,12 @@ THEMES: dict[str, str] = {
     "flagged_rows": "int: member rows labeled critical/high with a node other than the theme's",
     "volume_score": "float: share of clustered rows (0..1)",
     "severity_weight": "float: from the theme's node severity (classify.severity_weights); 1.0 if unclassified",
-    "trend_weight": "float: 1.0 until a trends stage sets it",
+    "trend_weight": "float: 1 + 2 x alert significance when the trends stage raised an alert, else 1",
     "priority": "float: volume_score * severity_weight * trend_weight",
     "first_seen": "datetime | NaT",
     "last_seen": "datetime | NaT",
     "daily_counts": "str: JSON {date: count}, empty when there is no time column",
+    "top_queries": "list[str]: most frequent search queries of its rows (empty without a query column)",
     "centroid": "list[float]: mean normalized embedding of the theme's rows",
 }
 
@@ -105,6 +106,8 @@ EXCLUSION_REASONS: dict[str, str] = {
     "no_letters": "after cleaning, fewer letters than clean.min_letters",
     "unparseable": "the line could not be parsed (malformed JSON, ragged CSV row)",
     "duplicate_id": "the id was already used by an earlier row",
+    "bad_time": "the time cell holds a value that is not a timestamp",
+    "future_time": "the timestamp is more than a day after the run's clock",
     "language": "the language is not in clean.languages",
 }
 

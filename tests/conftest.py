@@ -39,6 +39,8 @@ FEEDBACK_FILES = (
     "themes.csv",
     "categories.parquet",
     "categories.csv",
+    "alerts.parquet",
+    "alerts.json",
     "insights.md",
     "report.html",
     "manifest.json",

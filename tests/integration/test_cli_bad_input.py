@@ -242,9 +242,10 @@ def test_timestamps_in_mixed_formats_or_unparseable(write_csv, tmp_path):
     path = write_csv([["id", "text", "created_at"], *[[i, GOOD[i % 4] + f" {i}", s] for i, s in enumerate(stamps)]])
     result = invoke(tmp_path, path)
     manifest = assert_success(result, tmp_path)
-    assert manifest["accounting"]["excluded"] == 0  # a bad time never costs the row
-    times = _feedback(tmp_path)["time"]
-    assert times.notna().tolist() == [True, True, True, False, False]
+    assert manifest["accounting"]["excluded_by_reason"] == {"bad_time": 2}  # excluded, counted, never lost
+    feedback = _feedback(tmp_path)
+    assert feedback["time"].notna().tolist() == [True, True, True, False, False]
+    assert feedback["exclusion_reason"].tolist()[3:] == ["bad_time", "bad_time"]
     assert warnings_naming(result, str(path), "row 5", "column 'created_at'", "not a date")
     assert warnings_naming(result, str(path), "row 6", "column 'created_at'")
     themes = pd.read_parquet(tmp_path / "out" / RUN_ID / "themes.parquet")

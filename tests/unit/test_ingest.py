@@ -319,12 +319,20 @@ def test_epoch_timestamps_in_seconds_or_milliseconds(write_csv, values, unit):
 
 
 @pytest.mark.parametrize("bad", ["not a date", "2024-13-45", "3000-01-01", "1700000000000000000000"])
-def test_unparseable_or_out_of_range_timestamp_keeps_the_row_without_time(write_csv, bad):
+def test_an_unparseable_or_out_of_range_timestamp_excludes_the_row_with_a_reason(write_csv, bad):
     path = write_csv([["id", "text", "time"], ["1", REVIEWS[0], "2024-02-03"], ["2", REVIEWS[1], bad]])
     result = ingest([path])
     assert result.rows["time"].isna().tolist() == [False, True]
-    assert not result.rows["excluded"].any()
-    assert any("row 3" in w and "'time'" in w and "timestamp" in w for w in result.warnings)
+    assert result.rows["exclusion_reason"].tolist() == [None, "bad_time"]
+    assert any("row 3" in w and "'time'" in w and "bad_time" in w for w in result.warnings)
+
+
+def test_a_future_timestamp_excludes_the_row_and_an_empty_one_does_not(write_csv):
+    future = (pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=30)).strftime("%Y-%m-%d")
+    path = write_csv([["id", "text", "time"], ["1", REVIEWS[0], future], ["2", REVIEWS[1], ""]])
+    rows = ingest([path]).rows
+    assert rows["exclusion_reason"].tolist() == ["future_time", None]
+    assert rows["time"].isna().tolist() == [False, True]
 
 
 def test_epoch_values_out_of_range_are_unparseable_not_a_crash(write_csv):

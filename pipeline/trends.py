@@ -1,0 +1,390 @@
+"""Trends: what changed in the current window, per theme and per taxonomy node, and the alerts it raises.
+
+Time is cut into bins (``trends.bin``, a day by default). The **current window** is the last
+``current_bins`` bins up to ``as_of`` (default: the end of the bin holding the latest timestamp);
+the **baseline** is the ``baseline_bins`` bins before it. For each theme and each taxonomy node:
+
+* ``spike`` — is the current count too high for the baseline? The baseline's per-bin counts give a
+  rate and, when they vary more than Poisson allows, a negative-binomial dispersion (method of
+  moments); the tail probability ``P(X >= current)`` is computed under that model, with half a count
+  added to the baseline so that a zero baseline is not an infinite surprise. p-values are corrected
+  for the number of themes and nodes tested (Benjamini–Hochberg); a spike needs ``q <= fdr``, at least
+  ``min_count`` rows and a growth of at least ``min_growth``.
+* ``rise`` — a sustained climb: a one-sided CUSUM of the standardized bin counts over the baseline
+  and current window (reference ``cusum_k`` sd, decision ``cusum_h`` sd), flagged when the statistic
+  at the last bin exceeds ``cusum_h`` and the current count exceeds the baseline rate.
+* ``new`` — a theme that is mostly recent: at least ``new_share`` of its dated rows are in the current
+  window (and ``min_count`` rows), or, with a baseline run, a theme that matches none of the baseline's.
+* ``escalation`` — a node of severity critical or high that appears (no baseline rows, at least
+  ``min_count_escalation`` current rows) or spikes.
+
+Every detector yields a flag and a score in [0, 1]. Spike scores are ``min(1, -log10(q) / 10)``: q =
+0.01 scores 0.2, q = 1e-10 scores 1. An **alert** is a theme or node with at least one flag; its
+``priority = severity_weight × significance × log1p(current_count)``, with ``significance`` the
+largest detector score. Themes with an alert get ``trend_weight = 1 + 2 × significance`` in the
+theme ranking (1 otherwise).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pipeline.config import TrendsConfig
+
+__all__ = [
+    "ALERTS",
+    "DETECTORS",
+    "Trends",
+    "alerts_json",
+    "benjamini_hochberg",
+    "continue_alerts",
+    "detect",
+    "no_trends",
+    "spike_pvalue",
+    "trend_weights",
+]
+
+log = logging.getLogger(__name__)
+
+DETECTORS = ("spike", "rise", "new", "escalation")
+
+#: The alert table (alerts.parquet; alerts.json holds the same records): a stable schema for integrations.
+ALERTS: dict[str, str] = {
+    "alert_id": "str: stable across runs for the same theme or node (kind + key)",
+    "kind": "str: 'theme' | 'category'",
+    "theme_id": "int | None: the theme (kind 'theme')",
+    "label": "str: theme label, or the node's name",
+    "category_id": "str | None: the theme's primary node, or the node itself",
+    "category": "str: node name or 'Unmapped'",
+    "severity": "str: critical | high | medium | low | none",
+    "detectors": "list[str]: which detectors fired (spike, rise, new, escalation)",
+    "current_count": "int: rows in the current window",
+    "baseline_count": "int: rows in the baseline window",
+    "baseline_per_bin": "float: baseline rows per bin",
+    "growth": "float: current per bin / baseline per bin (inf when the baseline is empty)",
+    "p_value": "float: spike tail probability",
+    "q_value": "float: after Benjamini-Hochberg over everything tested",
+    "significance": "float in [0, 1]: the largest detector score",
+    "priority": "float: severity_weight * significance * log1p(current_count)",
+    "window_start": "str: ISO start of the current window",
+    "window_end": "str: ISO end of the current window",
+    "first_seen": "str: ISO window end of the first run that raised this alert",
+    "last_seen": "str: ISO window end of the latest run that raised it",
+    "runs": "int: runs in which it was raised (1 = new alert)",
+    "peak_count": "int: the largest current_count over those runs",
+    "status": "str: 'new' | 'continuing'",
+    "verbatims": "list[str]: up to three redacted reports from the current window",
+    "top_queries": "list[str]: the most frequent search queries in the current window (when known)",
+}
+
+
+def spike_pvalue(current: int, baseline_counts: np.ndarray, current_bins: int) -> tuple[float, float]:
+    """``P(X >= current)`` for the current window given the baseline bins; returns (p, expected)."""
+    bins = max(len(baseline_counts), 1)
+    mean = (float(np.sum(baseline_counts)) + 0.5) / bins
+    expected = mean * current_bins
+    if current <= 0:
+        return 1.0, expected
+    var = float(np.var(baseline_counts, ddof=1)) if len(baseline_counts) > 1 else mean
+    if var > mean * 1.05:
+        size = mean**2 / (var - mean)  # negative binomial r per bin; sums of bins add r
+        prob = size / (size + mean)
+        p = float(stats.nbinom.sf(current - 1, size * current_bins, prob))
+    else:
+        p = float(stats.poisson.sf(current - 1, expected))
+    return min(max(p, 0.0), 1.0), expected
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """q-values controlling the false discovery rate over all tests."""
+    p = np.asarray(p, dtype=float)
+    n = len(p)
+    if n == 0:
+        return p
+    order = np.argsort(p)
+    ranked = p[order] * n / np.arange(1, n + 1)
+    q = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(n)
+    out[order] = np.minimum(q, 1.0)
+    return out
+
+
+def _cusum(series: np.ndarray, mean: float, sd: float, k: float) -> float:
+    s = 0.0
+    for x in series:
+        s = max(0.0, s + (x - mean) / sd - k)
+    return s
+
+
+def _score(q: float) -> float:
+    return float(min(1.0, -np.log10(max(q, 1e-300)) / 10.0))
+
+
+@dataclass
+class Trends:
+    """Per-bin counts, per-key statistics and the alerts of one run."""
+
+    counts: pd.DataFrame  # long: kind, key, bin, count
+    stats: pd.DataFrame  # one row per (kind, key): windows, counts, growth, p, q, flags and scores
+    alerts: pd.DataFrame  # columns ALERTS, ranked by priority
+    window: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def no_trends(notes: list[str]) -> Trends:
+    """The empty result: no time data, or trends turned off."""
+    return Trends(
+        pd.DataFrame(columns=["kind", "key", "bin", "count"]),
+        pd.DataFrame(),
+        pd.DataFrame(columns=list(ALERTS)),
+        {},
+        notes,
+    )
+
+
+def detect(
+    rows: pd.DataFrame,
+    themes: pd.DataFrame,
+    config: TrendsConfig,
+    *,
+    severity_weights: dict[str, float],
+    new_theme_ids: set[int] | None = None,
+    query_col: str | None = None,
+) -> Trends:
+    """Run the detectors.
+
+    ``rows``: one row per clustered report with ``time``, ``theme_id`` (-1: outlier),
+    ``category_id``, ``severity`` and ``clean_text``. ``themes``: the theme table (``theme_id``,
+    ``label``, ``category_id``, ``category``, ``severity``, ``severity_weight``).
+    ``new_theme_ids``: themes that matched nothing in the baseline run.
+    """
+    dated = rows[rows["time"].notna()]
+    if dated.empty:
+        return no_trends(["no time column (or no valid timestamps): trends and alerts are skipped."])
+    freq = pd.Timedelta(config.bin)
+    bins = dated["time"].dt.floor(freq)
+    if config.as_of is not None:
+        as_of = pd.Timestamp(config.as_of)
+        end = (as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")).floor(freq)
+    else:
+        end = bins.max() + freq
+    current_start = end - freq * config.current_bins
+    baseline_start = current_start - freq * config.baseline_bins
+    window = {
+        "bin": config.bin,
+        "current": [current_start.isoformat(), end.isoformat()],
+        "baseline": [baseline_start.isoformat(), current_start.isoformat()],
+    }
+    in_scope = (bins >= baseline_start) & (bins < end)
+    if not in_scope.any():
+        return no_trends([f"no rows between {baseline_start} and {end}: trends are skipped."])
+    frame = dated.loc[in_scope, ["theme_id", "category_id", "category", "severity", "clean_text"]].copy()
+    frame["bin"] = bins[in_scope]
+    if query_col and query_col in dated.columns:
+        frame["query"] = dated.loc[in_scope, query_col].astype("string")
+    all_bins = pd.date_range(baseline_start, end - freq, freq=freq)
+    base_bins = all_bins[all_bins < current_start]
+
+    theme_info = themes.set_index("theme_id") if len(themes) else pd.DataFrame()
+    keys: list[tuple[str, Any]] = [("theme", int(t)) for t in themes["theme_id"]] if len(themes) else []
+    categories = sorted({c for c in frame["category_id"].dropna().unique()})
+    keys += [("category", c) for c in categories]
+
+    theme_groups = {k: g for k, g in frame.groupby("theme_id")}
+    cat_groups = {k: g for k, g in frame.groupby("category_id")}
+    records, count_rows = [], []
+    dated_share = dated.groupby("theme_id")["time"].size()
+    for kind, key in keys:
+        group = (theme_groups if kind == "theme" else cat_groups).get(key)
+        series = (
+            group.groupby("bin").size().reindex(all_bins, fill_value=0)
+            if group is not None
+            else pd.Series(0, index=all_bins)
+        )
+        count_rows += [(kind, key, b, int(c)) for b, c in series.items() if c]
+        base = series.loc[series.index < current_start].to_numpy(dtype=float)
+        cur = int(series.loc[series.index >= current_start].sum())
+        p, expected = spike_pvalue(cur, base, config.current_bins)
+        base_rate = float(base.sum()) / max(len(base_bins), 1)
+        growth = (cur / config.current_bins) / base_rate if base_rate > 0 else (np.inf if cur else 0.0)
+        mean = float(base.mean()) if len(base) else 0.0
+        sd = max(float(base.std(ddof=1)) if len(base) > 1 else 0.0, np.sqrt(max(mean, 0.5)))
+        cusum = _cusum(series.to_numpy(dtype=float), mean, sd, config.cusum_k)
+        records.append(
+            {
+                "kind": kind,
+                "key": key,
+                "current_count": cur,
+                "baseline_count": int(base.sum()),
+                "baseline_per_bin": base_rate,
+                "expected": expected,
+                "growth": growth,
+                "p_value": p,
+                "cusum": cusum,
+                "total_dated": int(dated_share.get(key, 0)) if kind == "theme" else None,
+            }
+        )
+    table = pd.DataFrame(records)
+    table["q_value"] = benjamini_hochberg(table["p_value"].to_numpy())
+    table["spike"] = (
+        (table["q_value"] <= config.fdr)
+        & (table["current_count"] >= config.min_count)
+        & (table["growth"] >= config.min_growth)
+    )
+    table["spike_score"] = np.where(table["spike"], table["q_value"].map(_score), 0.0)
+    table["rise"] = (
+        (table["cusum"] >= config.cusum_h)
+        & (table["current_count"] / config.current_bins > table["baseline_per_bin"])
+        & (table["current_count"] >= config.min_count)
+    )
+    table["rise_score"] = np.where(table["rise"], np.minimum(1.0, table["cusum"] / (2 * config.cusum_h)), 0.0)
+    share_recent = table["current_count"] / table["total_dated"].where(table["kind"] == "theme").replace(0, np.nan)
+    matched_none = table["key"].map(lambda k: new_theme_ids is not None and k in new_theme_ids)
+    table["new"] = (
+        (table["kind"] == "theme")
+        & (table["current_count"] >= config.min_count)
+        & ((share_recent.fillna(0) >= config.new_share) | matched_none)
+    )
+    table["new_score"] = np.where(table["new"], np.maximum(share_recent.fillna(0), matched_none.astype(float)), 0.0)
+    severity = (
+        table.apply(
+            lambda r: theme_info.loc[r["key"], "severity"] if r["kind"] == "theme" else _node_severity(frame, r["key"]),
+            axis=1,
+        )
+        if len(table)
+        else pd.Series(dtype=object)
+    )
+    table["severity"] = severity
+    urgent = table["severity"].isin(["critical", "high"]) & (table["kind"] == "category")
+    appears = (table["baseline_count"] == 0) & (table["current_count"] >= config.min_count_escalation)
+    table["escalation"] = urgent & (appears | table["spike"])
+    table["escalation_score"] = np.where(
+        table["escalation"], np.maximum(table["spike_score"], np.where(appears, 1.0 - table["p_value"], 0.0)), 0.0
+    )
+    flags = table[list(DETECTORS)]
+    table["significance"] = table[[f"{d}_score" for d in DETECTORS]].max(axis=1)
+    table["alert"] = flags.any(axis=1)
+    counts = pd.DataFrame(count_rows, columns=["kind", "key", "bin", "count"])
+    alerts = _alerts(table[table["alert"]], frame, themes, severity_weights, window, query_col is not None)
+    return Trends(counts, table, alerts, window, [])
+
+
+def _node_severity(frame: pd.DataFrame, node: str) -> str:
+    values = frame.loc[frame["category_id"] == node, "severity"]
+    return str(values.iloc[0]) if len(values) else "none"
+
+
+def alert_id(kind: str, key: Any) -> str:
+    return hashlib.sha1(f"{kind}:{key}".encode()).hexdigest()[:12]
+
+
+def _alerts(
+    flagged: pd.DataFrame,
+    frame: pd.DataFrame,
+    themes: pd.DataFrame,
+    severity_weights: dict[str, float],
+    window: dict[str, Any],
+    with_queries: bool,
+) -> pd.DataFrame:
+    info = themes.set_index("theme_id") if len(themes) else pd.DataFrame()
+    current = frame[frame["bin"] >= pd.Timestamp(window["current"][0])]
+    out = []
+    for _, r in flagged.iterrows():
+        kind, key = r["kind"], r["key"]
+        members = current[current["theme_id"] == key] if kind == "theme" else current[current["category_id"] == key]
+        if kind == "theme":
+            t = info.loc[key]
+            label, category_id, category = str(t["label"]), t.get("category_id"), str(t.get("category", ""))
+            weight = float(t.get("severity_weight", 1.0))
+        else:
+            label = category = str(members["category"].iloc[0]) if len(members) else str(key)
+            category_id = key
+            weight = float(severity_weights.get(str(r["severity"]), 1.0))
+        queries: list[str] = []
+        if with_queries and "query" in members.columns:
+            queries = [str(q) for q in members["query"].dropna().value_counts().head(5).index]
+        texts = list(dict.fromkeys(members["clean_text"].dropna().astype(str)))[:3]
+        out.append(
+            {
+                "alert_id": alert_id(kind, key),
+                "kind": kind,
+                "theme_id": int(key) if kind == "theme" else None,
+                "label": label,
+                "category_id": None if pd.isna(category_id) else category_id,
+                "category": category,
+                "severity": str(r["severity"]),
+                "detectors": [d for d in DETECTORS if bool(r[d])],
+                "current_count": int(r["current_count"]),
+                "baseline_count": int(r["baseline_count"]),
+                "baseline_per_bin": round(float(r["baseline_per_bin"]), 4),
+                "growth": float(r["growth"]),
+                "p_value": float(r["p_value"]),
+                "q_value": float(r["q_value"]),
+                "significance": round(float(r["significance"]), 4),
+                "priority": round(weight * float(r["significance"]) * float(np.log1p(r["current_count"])), 4),
+                "window_start": window["current"][0],
+                "window_end": window["current"][1],
+                "first_seen": window["current"][1],
+                "last_seen": window["current"][1],
+                "runs": 1,
+                "peak_count": int(r["current_count"]),
+                "status": "new",
+                "verbatims": texts,
+                "top_queries": queries,
+            }
+        )
+    table = pd.DataFrame(out, columns=list(ALERTS))
+    if len(table):
+        table = table.sort_values(["priority", "current_count"], ascending=False, kind="stable").reset_index(drop=True)
+    return table
+
+
+def continue_alerts(alerts: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
+    """Carry the history of alerts the previous run also raised: first seen, run count, peak."""
+    if previous is None or previous.empty or alerts.empty:
+        return alerts
+    before = previous.set_index("alert_id")
+    out = alerts.copy()
+    for i, aid in enumerate(out["alert_id"]):
+        if aid in before.index:
+            prev = before.loc[aid]
+            out.loc[i, "first_seen"] = prev["first_seen"]
+            out.loc[i, "runs"] = int(prev["runs"]) + 1
+            out.loc[i, "peak_count"] = max(int(prev["peak_count"]), int(out.loc[i, "current_count"]))
+            out.loc[i, "status"] = "continuing"
+    return out
+
+
+def trend_weights(themes: pd.DataFrame, trends: Trends) -> pd.Series:
+    """``1 + 2 × significance`` for themes with an alert, else 1."""
+    if trends.stats.empty:
+        return pd.Series(1.0, index=themes.index)
+    theme_stats = trends.stats[(trends.stats["kind"] == "theme") & trends.stats["alert"]]
+    sig = dict(zip(theme_stats["key"].astype(int), theme_stats["significance"], strict=True))
+    return themes["theme_id"].map(lambda t: 1.0 + 2.0 * float(sig.get(int(t), 0.0)))
+
+
+def alerts_json(alerts: pd.DataFrame) -> str:
+    """The alerts as a JSON list with the ALERTS keys, ready to post to a webhook."""
+    records = []
+    for rec in alerts.to_dict(orient="records"):
+        clean = {}
+        for k in ALERTS:
+            v = rec.get(k)
+            if isinstance(v, float) and not np.isfinite(v):
+                v = None if np.isnan(v) else "inf"
+            elif isinstance(v, np.ndarray):
+                v = v.tolist()
+            elif isinstance(v, (np.integer, np.floating)):
+                v = v.item()
+            clean[k] = v
+        records.append(clean)
+    return json.dumps(records, indent=1, ensure_ascii=False)
