@@ -482,6 +482,7 @@ def _write(
                     run_id=run_id,
                     notes=notes,
                     feedback=result.feedback,
+                    alerts=result.alerts,
                     run_dir=str(Path(config.output.out_dir) / run_id),
                 )
                 write_text(page, store.path("report.html"))

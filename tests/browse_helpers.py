@@ -159,7 +159,16 @@ def accounting(feedback: pd.DataFrame) -> dict[str, Any]:
 
 
 ALERTS = [
-    {"theme_id": 1, "kind": "spike", "severity": "critical", "message": "Self-harm spike " + XSS["script"]},
+    {
+        "theme_id": 1,
+        "label": "Self-harm content, diet search",
+        "kind": "theme",
+        "detectors": ["spike", "rise"],
+        "severity": "critical",
+        "current_count": 5,
+        "growth": 4.25,
+        "message": "Self-harm spike " + XSS["script"],
+    },
 ]
 
 

@@ -94,7 +94,7 @@ def report_html(
     run_id: str,
     notes: list[str],
     feedback: pd.DataFrame | None = None,
-    alerts: list[dict[str, Any]] | None = None,
+    alerts: pd.DataFrame | list[dict[str, Any]] | None = None,
     run_dir: str | None = None,
     limits: Limits | None = None,
 ) -> str:

@@ -96,13 +96,15 @@ class RunView:
         accounting: dict[str, Any],
         notes: Iterable[str] = (),
         feedback: pd.DataFrame | None = None,
-        alerts: list[dict[str, Any]] | None = None,
+        alerts: pd.DataFrame | list[dict[str, Any]] | None = None,
     ) -> None:
         self.run_id = run_id
         self.themes = themes.reset_index(drop=True)
         self.accounting = accounting
         self.notes = [str(n) for n in notes]
-        self.alerts = alerts or []
+        if isinstance(alerts, pd.DataFrame):
+            alerts = alerts.to_dict("records")
+        self.alerts: list[dict[str, Any]] = list(alerts or [])
         if feedback is not None and "text" in feedback.columns:
             feedback = feedback.drop(columns=["text"])  # the raw text is never displayed
         self.feedback = feedback.reset_index(drop=True) if feedback is not None else None

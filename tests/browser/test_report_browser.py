@@ -39,6 +39,8 @@ def test_overview_shows_accounting_categories_severities_alerts_and_notes(report
     expect(report.locator("#categories tbody tr").first).to_contain_text("Account access")
     expect(report.locator("#severities")).to_contain_text("critical")
     expect(report.locator("#alerts")).to_contain_text(ALERTS[0]["message"])
+    expect(report.locator("#alerts")).to_contain_text("spike, rise")
+    expect(report.locator("#alerts a.theme-link")).to_have_attribute("href", "#theme/1")
     expect(report.locator(".note").first).to_have_text(XSS_NOTE)
     expect(report.locator("#theme-count")).to_have_text("Showing 3 of 3 themes.")
     report.screenshot(path=str(screenshots / "overview.png"), full_page=True)

@@ -97,7 +97,7 @@ def test_report_embeds_overview_themes_taxonomy_alerts_and_verbatims(page):
         "safety",
     )
     assert data["facets"]["severity"] == ["critical", "high", "none"]
-    assert data["overview"]["alerts"][0]["kind"] == "spike"
+    assert data["overview"]["alerts"][0]["detectors"] == ["spike", "rise"]
     assert data["overview"]["categories"][0]["category"] == "Account access"  # most rows first
     login = data["details"]["0"]
     assert login["verbatims_total"] == LOGIN_ROWS + 1 and len(login["verbatims"]) == LOGIN_ROWS + 1

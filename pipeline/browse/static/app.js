@@ -107,15 +107,22 @@
   function stat(label, value, key) {
     return el("div", { "data-stat": key }, [el("dt", null, label), el("dd", null, num(value))]);
   }
+  // The trends stage's fields, in this order, when present; otherwise the first keys an alert has.
+  var ALERT_FIELDS = ["severity", "label", "kind", "detectors", "current_count", "baseline_per_bin", "growth", "status", "window_end", "message"];
   function alertsTable(alerts) {
-    var keys = [];
-    alerts.forEach(function (a) { Object.keys(a).forEach(function (k) { if (keys.indexOf(k) < 0 && keys.length < 7) keys.push(k); }); });
+    var keys = ALERT_FIELDS.filter(function (k) { return alerts.some(function (a) { return a[k] !== undefined; }); });
+    if (keys.length < 2) alerts.forEach(function (a) { Object.keys(a).forEach(function (k) { if (keys.indexOf(k) < 0 && keys.length < 7) keys.push(k); }); });
     return el("div", { id: "alerts", class: "alerts" }, [el("h3", null, "Alerts (" + alerts.length + ")"), el("table", null, [
       el("thead", null, el("tr", null, keys.map(function (k) { return el("th", null, k.replace(/_/g, " ")); }))),
       el("tbody", null, alerts.map(function (a) {
         return el("tr", null, keys.map(function (k) {
           var v = a[k];
-          return el("td", null, v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
+          if (k === "severity") return el("td", null, badge("sev", v));
+          if (k === "label" && a.theme_id !== null && a.theme_id !== undefined && byId[a.theme_id]) {
+            return el("td", null, el("a", { href: "#theme/" + a.theme_id, class: "theme-link" }, String(v)));
+          }
+          if (typeof v === "number" && !Number.isInteger(v)) v = v.toFixed(2);
+          return el("td", null, v === null || v === undefined ? "" : Array.isArray(v) ? v.join(", ") : typeof v === "object" ? JSON.stringify(v) : String(v));
         }));
       }))
     ])]);
