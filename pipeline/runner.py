@@ -483,6 +483,7 @@ def _write(
                     notes=notes,
                     feedback=result.feedback,
                     alerts=result.alerts,
+                    trends=result.trends,
                     run_dir=str(Path(config.output.out_dir) / run_id),
                 )
                 write_text(page, store.path("report.html"))

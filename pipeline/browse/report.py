@@ -95,15 +95,25 @@ def report_html(
     notes: list[str],
     feedback: pd.DataFrame | None = None,
     alerts: pd.DataFrame | list[dict[str, Any]] | None = None,
+    trends: pd.DataFrame | None = None,
     run_dir: str | None = None,
     limits: Limits | None = None,
 ) -> str:
     """The self-contained report of a run: overview, theme table, theme pages, map and verbatim search.
 
     ``feedback`` (the per-row table) feeds the verbatims, metadata breakdowns and the map; without it
-    the page shows the themes, their representatives and the accounting only.
+    the page shows the themes, their representatives and the accounting only. ``alerts`` and ``trends``
+    (the trends stage's tables) add the alerts to the overview and a trend label to each theme.
     """
-    view = RunView(run_id=run_id, themes=themes, accounting=accounting, notes=notes, feedback=feedback, alerts=alerts)
+    view = RunView(
+        run_id=run_id,
+        themes=themes,
+        accounting=accounting,
+        notes=notes,
+        feedback=feedback,
+        alerts=alerts,
+        trends=trends,
+    )
     data = view.bundle(limits or Limits())
     data["mode"] = "static"
     data["run_dir"] = run_dir

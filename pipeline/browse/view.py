@@ -97,9 +97,12 @@ class RunView:
         notes: Iterable[str] = (),
         feedback: pd.DataFrame | None = None,
         alerts: pd.DataFrame | list[dict[str, Any]] | None = None,
+        trends: pd.DataFrame | None = None,
     ) -> None:
         self.run_id = run_id
         self.themes = themes.reset_index(drop=True)
+        if "trend" not in self.themes.columns and trends is not None:
+            self.themes["trend"] = theme_trends(self.themes["theme_id"], trends)
         self.accounting = accounting
         self.notes = [str(n) for n in notes]
         if isinstance(alerts, pd.DataFrame):
@@ -144,6 +147,7 @@ class RunView:
             notes=manifest.get("notes") or [],
             feedback=feedback,
             alerts=read_alerts(run_dir),
+            trends=pd.read_parquet(run_dir / "trends.parquet") if (run_dir / "trends.parquet").is_file() else None,
         )
 
     # ------------------------------------------------------------------------------------------ summary
@@ -379,6 +383,22 @@ class RunView:
         data["details"] = details
         data["limits"] = asdict(limits)
         return data
+
+
+#: A theme's trend label from the trends stage's detector flags, the first that fired.
+TREND_FLAGS = (("new", "new"), ("spike", "spike"), ("rise", "rising"), ("escalation", "escalating"))
+
+
+def theme_trends(theme_ids: pd.Series, trends: pd.DataFrame) -> pd.Series:
+    """Per theme: ``new``, ``spike``, ``rising``, ``escalating`` or ``steady`` (None when not measured)."""
+    if not {"kind", "key"} <= set(trends.columns):
+        return pd.Series([None] * len(theme_ids), index=theme_ids.index, dtype=object)
+    rows = trends[trends["kind"] == "theme"]
+    labels: dict[str, str] = {}
+    for record in rows.to_dict("records"):
+        fired = [name for flag, name in TREND_FLAGS if bool(record.get(flag, False))]
+        labels[str(record["key"])] = fired[0] if fired else "steady"
+    return theme_ids.map(lambda t: labels.get(str(int(t)))).astype(object)
 
 
 def read_alerts(run_dir: Path) -> list[dict[str, Any]]:

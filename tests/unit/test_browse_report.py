@@ -174,3 +174,21 @@ def test_nan_and_timestamps_become_json(view):
     json.dumps(data, allow_nan=False)
     assert data["themes"][0]["first_seen"].startswith("2026-11-0")
     assert isinstance(pd.Timestamp(data["themes"][0]["last_seen"]), pd.Timestamp)
+
+
+def test_trend_labels_come_from_the_trends_stage_flags_when_themes_lack_them():
+    feedback = feedback_table()
+    themes = themes_table(feedback).drop(columns=["trend"])
+    trends = pd.DataFrame(
+        {
+            "kind": ["theme", "theme", "theme", "category"],
+            "key": ["0", "1", "2", "0"],
+            "new": [False, False, True, True],
+            "spike": [True, False, True, False],
+            "rise": [True, False, False, False],
+            "escalation": [False, False, False, False],
+        }
+    )
+    view = RunView(run_id="r", themes=themes, accounting=accounting(feedback), feedback=feedback, trends=trends)
+    assert {t["id"]: t["trend"] for t in view.theme_rows()} == {0: "spike", 1: "steady", 2: "new"}
+    assert view.facets()["trend"] == ["new", "spike", "steady"]
