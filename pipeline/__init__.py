@@ -18,7 +18,7 @@ from pipeline.errors import ConfigError, InputError, InsightsError, ModelError
 if TYPE_CHECKING:
     from pipeline.runner import RunResult, run
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "ConfigError",

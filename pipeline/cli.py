@@ -71,6 +71,10 @@ def run_command(
     taxonomy: Annotated[
         Path | None, typer.Option(help="Taxonomy YAML (default: the shipped trust & safety / search one).")
     ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="A previous run folder: its themes keep their ids and its alerts continue."),
+    ] = None,
     nli_model: Annotated[
         str | None, typer.Option(help="NLI model (directory or Hugging Face id) to re-score the taxonomy shortlist.")
     ] = None,
@@ -102,6 +106,7 @@ def run_command(
             "reduce.method": reducer,
             "classify.taxonomy": str(taxonomy) if taxonomy else None,
             "classify.nli_model": nli_model,
+            "trends.baseline": str(baseline) if baseline else None,
             "seed": seed,
             "output.out_dir": str(out) if out else None,
             "output.run_id": run_id,

@@ -223,6 +223,10 @@ class TrendsConfig(_Section):
     min_count_escalation: int = Field(
         default=3, ge=1, description="Rows of a critical/high node with no baseline rows that raise an escalation."
     )
+    baseline: Path | None = Field(
+        default=None,
+        description="A previous run folder: its themes keep their ids, its alerts continue (insights run --baseline).",
+    )
     baseline_threshold: float = Field(
         default=0.6,
         ge=-1.0,

@@ -25,9 +25,10 @@ import pandas as pd
 from models.embedding import Embedder, make_embedder
 from pipeline import __version__
 from pipeline._profile import peak_rss_mb, stage
+from pipeline.baseline import Baseline, assign, load_baseline, match_clusters, theme_model
 from pipeline.classify import Classified, PrototypeClassifier, classify, load_examples, unclassified
 from pipeline.clean import clean
-from pipeline.cluster import cluster
+from pipeline.cluster import Clustered, cluster, theme_centroids
 from pipeline.config import RunConfig, load_config
 from pipeline.embed import CachedEmbedder, embed
 from pipeline.ingest import Ingested, ingest, ingest_frame
@@ -72,6 +73,7 @@ class RunResult:
     trends: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     trend_counts: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     queries: pd.DataFrame | None = field(default=None, repr=False)
+    theme_model: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     @property
     def accounting(self) -> dict[str, Any]:
@@ -224,6 +226,46 @@ def _classify(
     )
 
 
+def _cluster_with_baseline(
+    points: np.ndarray,
+    row_vectors: np.ndarray,
+    group_vectors: np.ndarray,
+    row_group: np.ndarray,
+    baseline: Baseline,
+    config: RunConfig,
+    clusterer: Any,
+) -> tuple[Clustered, set[int]]:
+    """Known themes first (nearest centroid), then HDBSCAN on what is left; ids stay stable."""
+    group_known = assign(group_vectors, baseline, config.trends.baseline_threshold)
+    row_known = group_known[row_group]
+    todo = row_known < 0
+    n_todo = int((group_known < 0).sum())
+    labels, reassigned = row_known.copy(), row_known.copy()
+    fresh: set[int] = set()
+    note = None
+    if n_todo >= config.cluster.min_rows:
+        rest = cluster(points[todo], row_vectors[todo], config.cluster, n_distinct=n_todo, clusterer=clusterer)
+        mapping, fresh = match_clusters(
+            theme_centroids(row_vectors[todo], rest.labels), baseline, config.trends.match_threshold
+        )
+        labels[todo] = [mapping.get(int(x), -1) for x in rest.labels]
+        reassigned[todo] = [mapping.get(int(x), -1) for x in rest.reassigned]
+        params = dict(rest.params)
+        note = rest.note
+    else:
+        params = {}
+        if n_todo:
+            note = f"{n_todo} texts matched no known theme: too few to cluster (< cluster.min_rows), kept as outliers"
+    params["baseline"] = {
+        "run": baseline.run_id,
+        "rows_assigned_to_known_themes": int((~todo).sum()),
+        "rows_clustered": int(todo.sum()),
+        "new_themes": sorted(fresh),
+    }
+    probabilities = np.where(labels >= 0, 1.0, 0.0)
+    return Clustered(labels, reassigned, probabilities, params, note=note), fresh
+
+
 def _trends(
     rows: pd.DataFrame,
     labels: np.ndarray,
@@ -310,6 +352,15 @@ def run(
 
             nli = load_nli(config.classify.nli_model, batch_size=config.classify.nli_batch_size)
 
+    embedder = embedder or make_embedder(
+        config.embed.model,
+        batch_size=config.embed.batch_size,
+        device=config.embed.device,
+        backend=config.embed.backend,
+        cache_dir=config.embed.cache_dir,
+    )
+    baseline = load_baseline(config.trends.baseline, embedder.identity) if config.trends.baseline else None
+
     with stage("ingest", timings):
         if isinstance(inputs, pd.DataFrame):
             ingested: Ingested = ingest_frame(inputs, config.ingest)
@@ -322,13 +373,6 @@ def run(
     with stage("clean", timings):
         cleaned = clean(ingested.rows, config.clean, nlp=nlp)
 
-    embedder = embedder or make_embedder(
-        config.embed.model,
-        batch_size=config.embed.batch_size,
-        device=config.embed.device,
-        backend=config.embed.backend,
-        cache_dir=config.embed.cache_dir,
-    )
     with stage("embed", timings):
         cache = None
         if config.embed.use_cache:
@@ -348,7 +392,13 @@ def run(
 
     with stage("cluster", timings):
         points = reduced.cluster_space[embedded.row_group[valid]] if reduced is not None else row_vectors
-        clustered = cluster(points, row_vectors, config.cluster, n_distinct=n_groups, clusterer=clusterer)
+        new_theme_ids: set[int] | None = None
+        if baseline is None:
+            clustered = cluster(points, row_vectors, config.cluster, n_distinct=n_groups, clusterer=clusterer)
+        else:
+            clustered, new_theme_ids = _cluster_with_baseline(
+                points, row_vectors, embedded.vectors, embedded.row_group[valid], baseline, config, clusterer
+            )
         if clustered.note:
             notes.append(clustered.note)
 
@@ -365,7 +415,16 @@ def run(
 
     query_col = _query_column(config, ingested.meta_columns)
     with stage("trends", timings):
-        trends = _trends(clustered_rows, clustered.labels, classified, themes, config, query_col)
+        trends = _trends(
+            clustered_rows,
+            clustered.labels,
+            classified,
+            themes,
+            config,
+            query_col,
+            new_theme_ids=new_theme_ids,
+            previous_alerts=baseline.alerts if baseline is not None else None,
+        )
         notes.extend(trends.notes)
         themes = themes.assign(trend_weight=trend_weights(themes, trends).to_numpy())
 
@@ -437,15 +496,18 @@ def run(
         trend_counts=trends.counts,
         queries=query_table,
     )
+    run_id = config.output.run_id or _run_id(ingested.files, config)
+    result.theme_model = theme_model(themes, run_id, baseline)
+    if baseline is not None:
+        manifest["baseline"] = {"run_dir": str(baseline.run_dir), "run_id": baseline.run_id}
     if write:
-        result.run_dir = _write(result, config, ingested, timings, notes)
+        result.run_dir = _write(result, config, run_id, timings, notes)
     return result
 
 
 def _write(
-    result: RunResult, config: RunConfig, ingested: Ingested, timings: dict[str, dict[str, Any]], notes: list[str]
+    result: RunResult, config: RunConfig, run_id: str, timings: dict[str, dict[str, Any]], notes: list[str]
 ) -> Path:
-    run_id = config.output.run_id or _run_id(ingested.files, config)
     store = RunStore(config.output.out_dir, run_id, force=config.output.force)
     try:
         with stage("report", timings):
@@ -454,6 +516,7 @@ def _write(
             write_csv(result.themes.drop(columns=["centroid"]), store.path("themes.csv"))
             write_parquet(result.categories, store.path("categories.parquet"))
             write_csv(result.categories, store.path("categories.csv"))
+            write_parquet(result.theme_model, store.path("theme_model.parquet"))
             write_parquet(result.alerts, store.path("alerts.parquet"))
             write_text(alerts_json(result.alerts) + "\n", store.path("alerts.json"))
             if len(result.trends):

@@ -41,6 +41,7 @@ FEEDBACK_FILES = (
     "categories.csv",
     "alerts.parquet",
     "alerts.json",
+    "theme_model.parquet",
     "insights.md",
     "report.html",
     "manifest.json",
