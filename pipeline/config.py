@@ -129,6 +129,12 @@ class ReduceConfig(_Section):
 class ClusterConfig(_Section):
     """HDBSCAN over the reduced vectors."""
 
+    points: Literal["texts", "rows"] = Field(
+        default="texts",
+        description="'texts': each distinct text is one point, weighted by its rows (repeated reports neither "
+        "split themes into specks nor get lost: a text repeated min_cluster_size times is a theme); "
+        "'rows': every row is a point.",
+    )
     min_cluster_size: int | None = Field(default=None, ge=2, description="Default: from data size.")
     min_samples: int | None = Field(default=None, ge=1)
     selection_method: Literal["eom", "leaf"] = "eom"

@@ -28,7 +28,7 @@ from pipeline._profile import peak_rss_mb, stage
 from pipeline.baseline import Baseline, assign, load_baseline, match_clusters, theme_model
 from pipeline.classify import Classified, PrototypeClassifier, classify, load_examples, unclassified
 from pipeline.clean import clean
-from pipeline.cluster import Clustered, cluster, theme_centroids
+from pipeline.cluster import Clustered, cluster, cluster_texts, theme_centroids
 from pipeline.config import RunConfig, load_config
 from pipeline.embed import CachedEmbedder, embed
 from pipeline.ingest import Ingested, ingest, ingest_frame
@@ -226,6 +226,23 @@ def _classify(
     )
 
 
+def _cluster(
+    points: np.ndarray,
+    row_vectors: np.ndarray,
+    reduced: Any,
+    group_vectors: np.ndarray,
+    row_group: np.ndarray,
+    config: RunConfig,
+    clusterer: Any,
+) -> Clustered:
+    """HDBSCAN over distinct texts (default) or over rows, per ``cluster.points``."""
+    n_groups = len(group_vectors)
+    if config.cluster.points == "rows":
+        return cluster(points, row_vectors, config.cluster, n_distinct=n_groups, clusterer=clusterer)
+    group_points = reduced.cluster_space if reduced is not None else group_vectors
+    return cluster_texts(group_points, group_vectors, row_group, config.cluster, clusterer=clusterer)
+
+
 def _cluster_with_baseline(
     points: np.ndarray,
     row_vectors: np.ndarray,
@@ -244,7 +261,12 @@ def _cluster_with_baseline(
     fresh: set[int] = set()
     note = None
     if n_todo >= config.cluster.min_rows:
-        rest = cluster(points[todo], row_vectors[todo], config.cluster, n_distinct=n_todo, clusterer=clusterer)
+        if config.cluster.points == "texts":
+            group_points = np.zeros((len(group_vectors), points.shape[1]), dtype=points.dtype)
+            group_points[row_group] = points
+            rest = cluster_texts(group_points, group_vectors, row_group[todo], config.cluster, clusterer=clusterer)
+        else:
+            rest = cluster(points[todo], row_vectors[todo], config.cluster, n_distinct=n_todo, clusterer=clusterer)
         mapping, fresh = match_clusters(
             theme_centroids(row_vectors[todo], rest.labels), baseline, config.trends.match_threshold
         )
@@ -394,7 +416,9 @@ def run(
         points = reduced.cluster_space[embedded.row_group[valid]] if reduced is not None else row_vectors
         new_theme_ids: set[int] | None = None
         if baseline is None:
-            clustered = cluster(points, row_vectors, config.cluster, n_distinct=n_groups, clusterer=clusterer)
+            clustered = _cluster(
+                points, row_vectors, reduced, embedded.vectors, embedded.row_group[valid], config, clusterer
+            )
         else:
             clustered, new_theme_ids = _cluster_with_baseline(
                 points, row_vectors, embedded.vectors, embedded.row_group[valid], baseline, config, clusterer

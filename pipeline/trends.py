@@ -12,7 +12,8 @@ the **baseline** is the ``baseline_bins`` bins before it. For each theme and eac
   ``min_count`` rows and a growth of at least ``min_growth``.
 * ``rise`` — a sustained climb: a one-sided CUSUM of the standardized bin counts over the baseline
   and current window (reference ``cusum_k`` sd, decision ``cusum_h`` sd), flagged when the statistic
-  at the last bin exceeds ``cusum_h`` and the current count exceeds the baseline rate.
+  at the last bin exceeds ``cusum_h`` and the current rate is still ``min_growth`` times the
+  baseline's (so the tail of a past burst does not keep alerting).
 * ``new`` — a theme that is mostly recent: at least ``new_share`` of its dated rows are in the current
   window (and ``min_count`` rows), or, with a baseline run, a theme that matches none of the baseline's.
 * ``escalation`` — a node of severity critical or high that appears (no baseline rows, at least
@@ -242,7 +243,7 @@ def detect(
     table["spike_score"] = np.where(table["spike"], table["q_value"].map(_score), 0.0)
     table["rise"] = (
         (table["cusum"] >= config.cusum_h)
-        & (table["current_count"] / config.current_bins > table["baseline_per_bin"])
+        & (table["growth"] >= config.min_growth)
         & (table["current_count"] >= config.min_count)
     )
     table["rise_score"] = np.where(table["rise"], np.minimum(1.0, table["cusum"] / (2 * config.cusum_h)), 0.0)

@@ -158,3 +158,40 @@ def test_themes_with_near_identical_centroids_are_merged_and_distinct_ones_kept(
     assert merged[20] != merged[0]
     unchanged, none = merge_similar_themes(labels, vectors, 1.0 - 1e-9)
     assert none == 0 and (unchanged == labels).all()
+
+
+# --- distinct texts as points (cluster.points = "texts") ---------------------------------------
+
+
+def test_texts_are_points_weighted_by_their_rows_and_labels_come_back_per_row():
+    from pipeline.cluster import cluster_texts
+
+    rng = np.random.default_rng(0)
+    centers = np.eye(3, 8, dtype=np.float32) * 10
+    points = np.concatenate([c + rng.normal(0, 0.1, (40, 8)) for c in centers]).astype(np.float32)
+    vectors = points / np.linalg.norm(points, axis=1, keepdims=True)
+    row_group = np.repeat(np.arange(120), 3)  # every text reported three times
+    result = cluster_texts(points, vectors, row_group, ClusterConfig())
+    assert len(result.labels) == 360
+    assert result.params["points"] == "texts" and result.params["n_rows"] == 360 and result.params["n_points"] == 120
+    # the size default counts rows, not texts
+    assert result.params["min_cluster_size"] == default_min_cluster_size(360)
+    assert len(set(result.labels[result.labels >= 0])) == 3
+    assert (result.labels[0::3] == result.labels[1::3]).all()  # copies of a text share its theme
+
+
+def test_a_text_repeated_min_cluster_size_times_is_a_theme_of_its_own():
+    labels = [0] * 10 + [1] * 10 + [-1]
+    weights = np.array([1] * 20 + [25])
+    points = np.zeros((21, 2))
+    vectors = np.tile(_unit([1, 0]), (21, 1))
+    result = cluster(
+        points,
+        vectors,
+        ClusterConfig(min_cluster_size=8),
+        n_distinct=21,
+        clusterer=FixedLabels(labels),
+        weights=weights,
+    )
+    assert result.params["repeated_text_themes"] == 1
+    assert result.labels[-1] == 0  # renumbered by rows: its 25 rows make it the largest theme
