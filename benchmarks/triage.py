@@ -111,20 +111,39 @@ def make_replay(
     return rows, events
 
 
+def embed_texts(texts: list[str], config: Any) -> np.ndarray:
+    """The rows' vectors, from the embedding cache the run just filled (as the run's trends stage sees them)."""
+    from models.embedding import make_embedder
+    from pipeline.embed import CachedEmbedder
+    from pipeline.store import EmbeddingCache, default_cache_dir
+
+    embedder = make_embedder(config.embed.model, backend=config.embed.backend, cache_dir=config.embed.cache_dir)
+    cache = EmbeddingCache(config.embed.cache_dir or default_cache_dir(), embedder.identity)
+    return CachedEmbedder(embedder, cache).encode(texts)
+
+
 def evaluate(result: Any, rows: pd.DataFrame, events: list[Event], config: Any) -> dict[str, Any]:
     """Run the detectors on each morning; match theme alerts to events."""
     from pipeline.trends import detect
 
     feedback = result.feedback.merge(rows[["id", "intent"]], left_on="row_id", right_on="id")
     clustered = feedback[feedback["status"] != "excluded"].reset_index(drop=True)
+    vectors = embed_texts(clustered["clean_text"].tolist(), config)
     theme_alerts: list[tuple[int, int, bool]] = []  # (day, theme, true?)
     category_alerts = 0
     detected: dict[int, int] = {}
     for day in MORNINGS:
         as_of = START + pd.Timedelta(days=day + 1)
-        past = clustered[clustered["time"] < as_of]
+        in_past = (clustered["time"] < as_of).to_numpy()
+        past = clustered[in_past]
         trends_config = config.trends.model_copy(update={"as_of": as_of.isoformat()})
-        found = detect(past, result.themes, trends_config, severity_weights=config.classify.severity_weights)
+        found = detect(
+            past,
+            result.themes,
+            trends_config,
+            severity_weights=config.classify.severity_weights,
+            vectors=vectors[in_past],
+        )
         today = past[(past["time"] >= as_of - pd.Timedelta(days=1)) & (past["theme_id"] >= 0)]
         majority = today.groupby("theme_id")["intent"].agg(lambda s: s.value_counts().index[0])
         for alert in found.alerts.itertuples():
@@ -166,17 +185,20 @@ def swiftkey(data_dir: Path, config: Any) -> tuple[dict[str, float], list[str]]:
     phrases = [p.strip() for line in changelog for p in line.split(",") if p.strip()]
     words = {w for p in phrases for w in p.lower().split() if w not in _STOP and len(w) > 2}
     result = run(rows, config, write=False)
-    clustered = result.feedback[result.feedback["status"] != "excluded"]
+    clustered = result.feedback[result.feedback["status"] != "excluded"].reset_index(drop=True)
+    vectors = embed_texts(clustered["clean_text"].tolist(), config)
     keywords = result.themes.set_index("theme_id")["keywords"]
     weekly = config.trends.model_copy(update={"bin": "7D", "baseline_bins": 8})
     alerted: dict[int, list[str]] = {}
     report: list[str] = []
     for monday in pd.date_range("2015-01-05", "2015-06-01", freq="7D", tz="UTC"):
+        in_past = (clustered["time"] < monday).to_numpy()
         found = detect(
-            clustered[clustered["time"] < monday],
+            clustered[in_past],
             result.themes,
             weekly.model_copy(update={"as_of": monday.isoformat()}),
             severity_weights=config.classify.severity_weights,
+            vectors=vectors[in_past],
         )
         for alert in found.alerts.itertuples():
             if alert.kind == "theme":

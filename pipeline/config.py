@@ -119,7 +119,12 @@ class ReduceConfig(_Section):
     n_neighbors: int | None = Field(default=None, ge=2, description="Default: scaled to data size.")
     min_dist: float = Field(default=0.0, ge=0.0)
     metric: str = "cosine"
-    n_epochs: int | None = Field(default=None, ge=10, description="UMAP epochs for clustering (default: UMAP's).")
+    n_epochs: int | None = Field(
+        default=200,
+        ge=10,
+        description="UMAP epochs for clustering; None: UMAP's own choice (500 below 10,000 points, else 200). "
+        "200 matched 500 within seed noise on BANKING77 train and takes 40% of the time.",
+    )
     map_2d: bool = True
     map_n_epochs: int = Field(
         default=200, ge=10, description="Epochs of the 2-d map: it is only looked at, so it gets fewer."
@@ -225,6 +230,11 @@ class TrendsConfig(_Section):
     cusum_h: float = Field(default=5.0, gt=0.0, description="CUSUM decision threshold, in baseline sd.")
     new_share: float = Field(
         default=0.6, gt=0.0, le=1.0, description="A theme is new when this share of its dated rows is current."
+    )
+    novelty: bool = Field(
+        default=False,
+        description="Also flag as new a theme whose current rows are unlike its baseline rows (embedding "
+        "nearest-neighbour test); off by default (no gain on the replay benchmark, some precision lost).",
     )
     min_count_escalation: int = Field(
         default=3, ge=1, description="Rows of a critical/high node with no baseline rows that raise an escalation."

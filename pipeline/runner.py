@@ -298,6 +298,7 @@ def _trends(
     *,
     new_theme_ids: set[int] | None = None,
     previous_alerts: pd.DataFrame | None = None,
+    vectors: np.ndarray | None = None,
 ) -> Trends:
     if not config.trends.enabled:
         return no_trends([])
@@ -315,6 +316,7 @@ def _trends(
         severity_weights=config.classify.severity_weights,
         new_theme_ids=new_theme_ids,
         query_col=query_col,
+        vectors=vectors,
     )
     trends.alerts = continue_alerts(trends.alerts, previous_alerts)
     return trends
@@ -448,6 +450,7 @@ def run(
             query_col,
             new_theme_ids=new_theme_ids,
             previous_alerts=baseline.alerts if baseline is not None else None,
+            vectors=row_vectors,
         )
         notes.extend(trends.notes)
         themes = themes.assign(trend_weight=trend_weights(themes, trends).to_numpy())

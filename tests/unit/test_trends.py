@@ -177,3 +177,29 @@ def test_the_windows_follow_the_bin_and_as_of(bin_width: str) -> None:
     width = pd.Timedelta(bin_width)
     assert pd.Timestamp(window["current"][0]) == pd.Timestamp("2026-01-20", tz="UTC") - width
     assert pd.Timestamp(window["baseline"][0]) == pd.Timestamp("2026-01-20", tz="UTC") - 9 * width
+
+
+def _vectors(rows: pd.DataFrame, novel: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Unit vectors near one direction, or near another for the rows marked ``novel``."""
+    rng = np.random.default_rng(seed)
+    base = np.zeros((len(rows), 16))
+    base[:, 0] = 1.0
+    base[novel, 0], base[novel, 1] = 0.6, 0.8
+    noisy = base + rng.normal(0, 0.15, base.shape)
+    return noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+
+
+def test_with_novelty_on_a_new_sub_topic_inside_an_old_theme_is_new() -> None:
+    rows = replay({0: 10, 1: 10}).reset_index(drop=True)
+    last_day = (rows["time"] >= START + pd.Timedelta(days=29)).to_numpy()
+    sub_topic = last_day & (rows["theme_id"] == 1).to_numpy()
+    themes = themes_for([0, 1])
+    config = TrendsConfig(novelty=True)
+    same_volume = detect(rows, themes, config, severity_weights=WEIGHTS, vectors=_vectors(rows, sub_topic))
+    assert same_volume.alerts["theme_id"].tolist() == [1] and same_volume.alerts.loc[0, "detectors"] == ["new"]
+    nothing_new = detect(
+        rows, themes, config, severity_weights=WEIGHTS, vectors=_vectors(rows, np.zeros(len(rows), bool))
+    )
+    assert nothing_new.alerts.empty
+    off = detect(rows, themes, TrendsConfig(), severity_weights=WEIGHTS, vectors=_vectors(rows, sub_topic))
+    assert off.alerts.empty
