@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
+import sys
 from typing import Any
 
 from pipeline.errors import ModelError
@@ -11,6 +13,28 @@ from pipeline.errors import ModelError
 __all__ = ["load_lemmatizer", "load_ner", "load_spacy"]
 
 log = logging.getLogger(__name__)
+
+
+def _import_spacy() -> Any:
+    """``import spacy``, without letting thinc import torch on the way.
+
+    thinc imports torch whenever it is installed (1.3 s of spaCy's 2 s import, measured), only to
+    support PyTorch-backed pipelines, which need spacy-transformers or spacy-curated-transformers; the
+    CNN pipelines never use it, and the int8 embedder does not need torch either. With either of those
+    packages installed, or torch already imported, this is the plain import.
+    """
+    torch_pipelines = any(importlib.util.find_spec(p) for p in ("spacy_transformers", "spacy_curated_transformers"))
+    if "spacy" in sys.modules or "torch" in sys.modules or torch_pipelines:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("torch", "") is None:
+            del sys.modules["torch"]
+    return spacy
 
 
 @functools.lru_cache(maxsize=8)
@@ -21,7 +45,7 @@ def load_spacy(name: str, *, ner: bool = True, parser: bool = False) -> Any:
     ``en_core_web_sm`` 3.8 on PyPI), a path, or ``blank:<lang>`` for a tokenizer-only pipeline
     (no lemmas, no entities: names are then not redacted).
     """
-    import spacy
+    spacy = _import_spacy()
 
     if name.startswith("blank:"):
         return spacy.blank(name.split(":", 1)[1] or "en")
@@ -52,7 +76,7 @@ def load_lemmatizer(lang: str = "en") -> Any:
     The tables come from the ``spacy-lookups-data`` package; without it, lemmas are the lowercased
     words (logged once).
     """
-    import spacy
+    spacy = _import_spacy()
 
     nlp = spacy.blank(lang)
     try:
@@ -65,7 +89,7 @@ def load_lemmatizer(lang: str = "en") -> Any:
 
 
 def _load(name: str, exclude: list[str]) -> Any:
-    import spacy
+    spacy = _import_spacy()
 
     try:
         return spacy.load(name, exclude=exclude)

@@ -50,6 +50,9 @@ _NOT_ALNUM = re.compile(r"[^\w]+|_")
 _LETTER = re.compile(r"[^\W\d_]")
 #: A capitalized word, possibly a name; sentence-initial ones are skipped in _has_name_hint.
 _NAME_HINT = re.compile(r"(?<![.!?]\s)(?<![.!?])\b[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?\b")
+#: Any capitalized word, and how many characters either side of one the fast mode's NER reads.
+_CAPITALIZED = re.compile(r"\b[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?\b")
+_NER_WINDOW = 40
 _DUPLICATE_PLACEHOLDER = re.compile(r"(\[(?:URL|EMAIL|CARD|PHONE|HANDLE|PERSON)\])(?:\s*\1)+")
 
 
@@ -96,34 +99,35 @@ def canonical_key(text: str) -> str:
     return _SPACE.sub(" ", _NOT_ALNUM.sub(" ", text.casefold())).strip()
 
 
-def _is_placeholder(doc: Any, i: int) -> bool:
-    token = doc[i]
-    return token.text in _PLACEHOLDER_WORDS and i > 0 and doc[i - 1].text == "["
+def _placeholder_flags(texts: list[str]) -> list[bool]:
+    """Which tokens are the word inside a placeholder ("[", "PERSON", "]" → the middle one)."""
+    return [i > 0 and text in _PLACEHOLDER_WORDS and texts[i - 1] == "[" for i, text in enumerate(texts)]
 
 
 def _terms(doc: Any, *, use_parser: bool) -> tuple[str, list[str]]:
     """Lowercased lemmas (stopwords kept, placeholders dropped) and noun phrases of a doc."""
-    lemmas: list[str] = []
-    for i, token in enumerate(doc):
-        if not token.is_alpha or _is_placeholder(doc, i):
-            continue
-        lemmas.append((token.lemma_ or token.text).lower())
+    # Token attributes are read once into lists: indexing a Doc creates a Token object each time.
+    tokens = list(doc)
+    texts = [t.text for t in tokens]
+    placeholder = _placeholder_flags(texts)
+    alpha = [t.is_alpha for t in tokens]
+    lowered = [(t.lemma_ or text).lower() for t, text in zip(tokens, texts, strict=True)]
+    lemmas = [lemma for lemma, a, p in zip(lowered, alpha, placeholder, strict=True) if a and not p]
     phrases: list[str] = []
     if use_parser and doc.has_annotation("DEP"):
         spans = [[t for t in chunk if not (t.is_stop or t.is_punct or t.pos_ == "DET")] for chunk in doc.noun_chunks]
     elif not doc.has_annotation("POS"):
         # No tagger: adjacent content-word pairs stand in for noun phrases.
-        content = [not (t.is_stop or not t.is_alpha or _is_placeholder(doc, i)) for i, t in enumerate(doc)]
-        for i in range(len(doc) - 1):
-            if content[i] and content[i + 1] and doc[i].lower != doc[i + 1].lower:
-                phrases.append(
-                    f"{(doc[i].lemma_ or doc[i].text).lower()} {(doc[i + 1].lemma_ or doc[i + 1].text).lower()}"
-                )
+        content = [a and not (t.is_stop or p) for t, a, p in zip(tokens, alpha, placeholder, strict=True)]
+        lower = [t.lower for t in tokens]
+        for i in range(len(tokens) - 1):
+            if content[i] and content[i + 1] and lower[i] != lower[i + 1]:
+                phrases.append(f"{lowered[i]} {lowered[i + 1]}")
         return " ".join(lemmas), phrases
     else:
         spans, run = [], []
-        for i, token in enumerate(doc):
-            if token.pos_ in {"ADJ", "NOUN", "PROPN"} and token.is_alpha and not _is_placeholder(doc, i):
+        for i, token in enumerate(tokens):
+            if token.pos_ in {"ADJ", "NOUN", "PROPN"} and alpha[i] and not placeholder[i]:
                 run.append(token)
                 continue
             spans.append(run)
@@ -251,9 +255,12 @@ def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str,
         if ner is not None:
             # Only a text with a capitalized word inside a sentence can hold a name the small model
             # finds; in feedback that is about a quarter of the texts, so NER runs on those only.
-            todo = [i for i, t in enumerate(texts) if _has_name_hint(t)]
-            for doc, i in ner.pipe(((texts[i], i) for i in todo), as_tuples=True, batch_size=config.batch_size):
-                persons[i] = [(e.start_char, e.end_char, e.text) for e in _person_spans(doc)]
+            # Within those, it reads only the words around capitalized ones (see _name_windows).
+            jobs = (
+                (texts[i][a:b], (i, a)) for i, t in enumerate(texts) if _has_name_hint(t) for a, b in _name_windows(t)
+            )
+            for doc, (i, offset) in ner.pipe(jobs, as_tuples=True, batch_size=config.batch_size):
+                persons[i] += [(e.start_char + offset, e.end_char + offset, e.text) for e in _person_spans(doc)]
     else:
         if nlp is None:
             from models.nlp import load_spacy
@@ -285,6 +292,30 @@ def _has_name_hint(text: str) -> bool:
     return any(m.start() and m.group().lower() not in _stop_words() for m in _NAME_HINT.finditer(text))
 
 
+def _name_windows(text: str) -> list[tuple[int, int]]:
+    """Character spans of ``text`` around its capitalized non-stopwords, overlapping ones merged.
+
+    The small NER model decides from a few tokens either side of a word, so a name is found the same in
+    the window as in the whole text. Measured on the 10,000 app reviews: NER reads 60% of the characters
+    and takes half the time; 2,545 of the 2,572 texts it reads get the same PERSON spans as from the
+    whole text, and the other 27 differ by tags such as "WiFi" or "bummer" that are no names.
+    """
+    spans: list[tuple[int, int]] = []
+    for match in _CAPITALIZED.finditer(text):
+        if match.group().lower() in _stop_words():
+            continue
+        start, end = max(0, match.start() - _NER_WINDOW), min(len(text), match.end() + _NER_WINDOW)
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        while end < len(text) and not text[end].isspace():
+            end += 1
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    return spans
+
+
 @functools.lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
     from spacy.lang.en.stop_words import STOP_WORDS
@@ -311,5 +342,7 @@ def _languages(texts: list[str]) -> list[str | None]:
     out: list[str | None] = []
     for text in texts:
         stripped = _strip_placeholders(text).strip()
-        out.append(py3langid.classify(stripped)[0] if stripped else None)
+        # The first 1,000 characters decide: the same label for every one of the 10,000 app reviews, in
+        # half the time on the long ones.
+        out.append(py3langid.classify(stripped[:1000])[0] if stripped else None)
     return out

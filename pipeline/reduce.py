@@ -7,8 +7,10 @@ costs seconds and its first fit compiles with numba.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,15 +67,25 @@ def _cache_umap_kernels() -> None:
         import umap.layouts as layouts
         import umap.umap_ as umap_
 
-        layouts._nb_optimize_layout_euclidean_single_epoch = numba.njit(cache=True, fastmath=True, parallel=False)(
-            layouts._optimize_layout_euclidean_single_epoch
-        )
+        # nogil: the 5-d fit and the 2-d map run in two threads, one core each (see UmapReducer.fit_with_map).
+        layouts._nb_optimize_layout_euclidean_single_epoch = numba.njit(
+            cache=True, fastmath=True, parallel=False, nogil=True
+        )(layouts._optimize_layout_euclidean_single_epoch)
         for name in ("smooth_knn_dist", "compute_membership_strengths"):
             kernel = getattr(umap_, name)
             options = {k: v for k, v in kernel.targetoptions.items() if k in ("fastmath", "parallel", "locals")}
             setattr(umap_, name, numba.njit(cache=True, **options)(kernel.py_func))
     except (ImportError, AttributeError, TypeError) as exc:  # pragma: no cover - depends on umap's internals
         log.debug("UMAP kernels left uncached: %s", exc)
+
+
+@contextlib.contextmanager
+def _quiet_umap() -> Iterator[None]:
+    """UMAP warns that n_jobs is overridden by the seed, and about its own choices: noise in a batch log."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*n_jobs value.*")
+        warnings.filterwarnings("ignore", category=UserWarning, module="umap")
+        yield
 
 
 def default_n_neighbors(n: int) -> int:
@@ -118,33 +130,48 @@ class UmapReducer:
             low_memory=True,
         )
 
-    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+    def _knn(self, X: np.ndarray) -> None:
         from umap.umap_ import nearest_neighbors
 
         _cache_umap_kernels()
-
         n = X.shape[0]
         self.n_neighbors_ = self.n_neighbors or default_n_neighbors(n)
         self.n_neighbors_ = min(self.n_neighbors_, n - 1)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*n_jobs value.*")
-            warnings.filterwarnings("ignore", category=UserWarning, module="umap")
-            if self.metric == "cosine" and n <= EXACT_KNN_MAX:
-                knn_indices, knn_dists = exact_knn(X, self.n_neighbors_)
-                self.knn_ = (knn_indices, knn_dists, None)
-            else:
-                rng = np.random.RandomState(self.random_state)
-                self.knn_ = nearest_neighbors(X, self.n_neighbors_, self.metric, {}, False, rng, n_jobs=1)
-            return np.asarray(
-                self._umap(n, self.n_components, self.min_dist, self.n_epochs).fit_transform(X), np.float32
-            )
+        if self.metric == "cosine" and n <= EXACT_KNN_MAX:
+            knn_indices, knn_dists = exact_knn(X, self.n_neighbors_)
+            self.knn_ = (knn_indices, knn_dists, None)
+        else:
+            rng = np.random.RandomState(self.random_state)
+            self.knn_ = nearest_neighbors(X, self.n_neighbors_, self.metric, {}, False, rng, n_jobs=1)
+
+    def _fit(self, X: np.ndarray, n_components: int, min_dist: float, n_epochs: int | None) -> np.ndarray:
+        return np.asarray(self._umap(X.shape[0], n_components, min_dist, n_epochs).fit_transform(X), np.float32)
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        with _quiet_umap():
+            self._knn(X)
+            return self._fit(X, self.n_components, self.min_dist, self.n_epochs)
 
     def map_2d(self, X: np.ndarray) -> np.ndarray:
-        """A 2-d layout of the same points for display (reuses the kNN graph)."""
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*n_jobs value.*")
-            warnings.filterwarnings("ignore", category=UserWarning, module="umap")
-            return np.asarray(self._umap(X.shape[0], 2, 0.1, self.map_n_epochs).fit_transform(X), np.float32)
+        """A 2-d layout of the same points for display (reuses the kNN graph of ``fit_transform``)."""
+        with _quiet_umap():
+            return self._fit(X, 2, 0.1, self.map_n_epochs)
+
+    def fit_with_map(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``fit_transform`` and ``map_2d`` at once: the two fits share the kNN graph and run in two threads.
+
+        UMAP's layout optimizer is single-threaded (seeded, so deterministic) and releases the GIL, so on
+        two cores the map costs almost no extra wall time. Each fit has its own random state: the result
+        is the same as calling the two methods one after the other.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        with _quiet_umap():
+            self._knn(X)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="umap-map") as pool:
+                future = pool.submit(self._fit, X, 2, 0.1, self.map_n_epochs)
+                cluster_space = self._fit(X, self.n_components, self.min_dist, self.n_epochs)
+                return cluster_space, future.result()
 
 
 class PcaReducer:
@@ -181,13 +208,16 @@ def reduce(vectors: np.ndarray, config: ReduceConfig, *, seed: int, reducer: Any
     """Fit the reducer on the distinct vectors; any object with ``fit_transform`` can stand in."""
     n = vectors.shape[0]
     reducer = reducer if reducer is not None else make_reducer(config, seed)
-    cluster_space = reducer.fit_transform(vectors)
-    if config.map_2d and hasattr(reducer, "map_2d"):
-        map_2d = reducer.map_2d(vectors)
-    elif config.map_2d and cluster_space.shape[1] >= 2:
-        map_2d = cluster_space[:, :2]
+    if config.map_2d and hasattr(reducer, "fit_with_map"):
+        cluster_space, map_2d = reducer.fit_with_map(vectors)
     else:
-        map_2d = np.full((n, 2), np.nan, np.float32)
+        cluster_space = reducer.fit_transform(vectors)
+        if config.map_2d and hasattr(reducer, "map_2d"):
+            map_2d = reducer.map_2d(vectors)
+        elif config.map_2d and cluster_space.shape[1] >= 2:
+            map_2d = cluster_space[:, :2]
+        else:
+            map_2d = np.full((n, 2), np.nan, np.float32)
     params = {"reducer": type(reducer).__name__, "n": n}
     if hasattr(reducer, "n_neighbors_"):
         params["n_neighbors"] = int(reducer.n_neighbors_)

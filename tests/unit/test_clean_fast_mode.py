@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from pipeline.clean import _has_name_hint, clean
+from pipeline.clean import _has_name_hint, _name_windows, clean
 from pipeline.config import CleanConfig
 from pipeline.ingest import ingest_frame
 
@@ -20,6 +20,19 @@ from pipeline.ingest import ingest_frame
 )
 def test_name_hint_flags_only_capitalized_words_inside_a_sentence(text, hint):
     assert _has_name_hint(text) is hint
+
+
+def test_name_windows_cover_each_capitalized_word_with_context_and_merge_overlaps():
+    filler = "and then it stopped working again " * 5
+    text = f"my friend John Smith said {filler}so I asked Mary about it"
+    windows = _name_windows(text)
+    assert len(windows) == 2
+    (a1, b1), (a2, b2) = windows
+    assert a1 == 0 and "John Smith said" in text[a1:b1]  # both names in one window
+    assert "asked Mary about it" in text[a2:b2] and b2 == len(text)
+    assert b1 < a2 and text[a2 - 1] == " "  # cut between words, never inside one
+    assert _name_windows("no capitals here at all") == []
+    assert _name_windows("The app and I") == []  # stopwords are no names
 
 
 def _clean_fast(texts):
@@ -39,3 +52,13 @@ def test_fast_mode_redacts_a_name_inside_a_sentence():
     out = _clean_fast(["My friend John Smith keeps sending me scam links every day on this app"])
     assert "[PERSON]" in out.loc[0, "clean_text"]
     assert "John" not in out.loc[0, "clean_text"]
+
+
+@pytest.mark.slow
+def test_fast_mode_redacts_names_far_apart_in_a_long_text():
+    filler = "the app keeps crashing when I open the settings page " * 8
+    out = _clean_fast([f"my friend John Smith told me {filler}and later my sister Mary Johnson agreed with him"])
+    text = out.loc[0, "clean_text"]
+    assert "John" not in text and "Mary Johnson" not in text
+    assert text.count("[PERSON]") == 2
+    assert filler.strip() in text

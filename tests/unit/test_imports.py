@@ -29,3 +29,13 @@ def test_cli_import_does_not_load_the_heavy_stack():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_loading_the_lemmatizer_does_not_import_torch_but_torch_still_imports_after():
+    code = (
+        "import sys; from models.nlp import load_lemmatizer; load_lemmatizer(); a = 'torch' in sys.modules; "
+        "import torch; print(a, torch.ones(2).sum().item())"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr.strip().splitlines()[-1:]
+    assert proc.stdout.split() == ["False", "2.0"]

@@ -97,3 +97,29 @@ def test_make_reducer_follows_the_config():
     umap = make_reducer(ReduceConfig(n_components=7, n_neighbors=12), 9)
     assert isinstance(umap, UmapReducer)
     assert (umap.n_components, umap.n_neighbors, umap.random_state) == (7, 12, 9)
+
+
+@pytest.mark.slow
+def test_fit_with_map_equals_the_two_fits_one_after_the_other():
+    x = _unit_rows(300, 16, seed=2)
+    together = UmapReducer(n_epochs=30, map_n_epochs=20, random_state=4)
+    cluster_space, map_2d = together.fit_with_map(x)
+    apart = UmapReducer(n_epochs=30, map_n_epochs=20, random_state=4)
+    np.testing.assert_array_equal(cluster_space, apart.fit_transform(x))
+    np.testing.assert_array_equal(map_2d, apart.map_2d(x))
+    assert cluster_space.shape == (300, 5) and map_2d.shape == (300, 2)
+
+
+def test_reduce_uses_fit_with_map_when_the_reducer_has_it():
+    x = _unit_rows(25, 10)
+
+    class Both:
+        def fit_with_map(self, X):
+            return X[:, :4], X[:, 4:6]
+
+        def fit_transform(self, X):  # pragma: no cover - must not be called
+            raise AssertionError("fit_transform called")
+
+    out = reduce(x, ReduceConfig(), seed=0, reducer=Both())
+    np.testing.assert_array_equal(out.map_2d, x[:, 4:6])
+    assert out.cluster_space.shape == (25, 4)
