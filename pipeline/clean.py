@@ -244,6 +244,7 @@ def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str,
     redact = config.redact_pii and config.redact_names
     show = len(texts) >= 2000 and log.isEnabledFor(logging.INFO)
     terms: list[tuple[str, list[str]]] = [("", [])] * len(texts)
+    common: frozenset[str] = frozenset()
     persons: list[list[tuple[int, int, str]]] = [[] for _ in texts]
     if nlp is None and config.mode == "fast":
         from models.nlp import load_lemmatizer, load_ner
@@ -255,9 +256,14 @@ def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str,
         if ner is not None:
             # Only a text with a capitalized word inside a sentence can hold a name the small model
             # finds; in feedback that is about a quarter of the texts, so NER runs on those only.
-            # Within those, it reads only the words around capitalized ones (see _name_windows).
+            # Within those, it reads only the words around capitalized ones that are not common (see
+            # _name_windows); a common one is a product or brand, kept like a public name below.
+            common = _common_capitalized(texts)
             jobs = (
-                (texts[i][a:b], (i, a)) for i, t in enumerate(texts) if _has_name_hint(t) for a, b in _name_windows(t)
+                (texts[i][a:b], (i, a))
+                for i, t in enumerate(texts)
+                if _has_name_hint(t)
+                for a, b in _name_windows(t, common)
             )
             for doc, (i, offset) in ner.pipe(jobs, as_tuples=True, batch_size=config.batch_size):
                 persons[i] += [(e.start_char + offset, e.end_char + offset, e.text) for e in _person_spans(doc)]
@@ -275,7 +281,8 @@ def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str,
     # A "name" the small NER model finds in many distinct reports is a product, brand or public
     # figure ("Evernote", "Netflix"), not a private individual: it stays, as it carries the theme.
     counts = Counter(name.casefold() for spans in persons for _, _, name in set(spans))
-    public = {name for name, c in counts.items() if c >= max(3, len(texts) // 1000)}
+    public = {name for name, c in counts.items() if c >= _public_count(len(texts))}
+    public |= {name for name in counts if common and set(name.split()) <= common}
     results: list[tuple[str, str, list[str]]] = []
     for i, text in enumerate(texts):
         redacted = _splice_persons(text, persons[i], public) if persons[i] else text
@@ -292,17 +299,38 @@ def _has_name_hint(text: str) -> bool:
     return any(m.start() and m.group().lower() not in _stop_words() for m in _NAME_HINT.finditer(text))
 
 
-def _name_windows(text: str) -> list[tuple[int, int]]:
-    """Character spans of ``text`` around its capitalized non-stopwords, overlapping ones merged.
+def _public_count(n_texts: int) -> int:
+    """In how many distinct texts a name must appear to count as public (a product, brand or public figure)."""
+    return max(3, n_texts // 1000)
+
+
+def _common_capitalized(texts: list[str]) -> frozenset[str]:
+    """Casefolded words written capitalized in at least ``_public_count`` of the distinct texts.
+
+    They are what the public-name rule would keep anyway ("Netflix", "Kindle", "App"): on the 10,000 app
+    reviews, 250 such words, and skipping them leaves NER a third of the characters to read.
+    """
+    counts = Counter(word for text in texts for word in {m.group().casefold() for m in _CAPITALIZED.finditer(text)})
+    least = _public_count(len(texts))
+    return frozenset(word for word, c in counts.items() if c >= least)
+
+
+def _name_windows(text: str, common: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
+    """Character spans of ``text`` around its capitalized words, overlapping ones merged; stopwords and
+    ``common`` words are no anchors.
 
     The small NER model decides from a few tokens either side of a word, so a name is found the same in
     the window as in the whole text. Measured on the 10,000 app reviews: NER reads 60% of the characters
     and takes half the time; 2,545 of the 2,572 texts it reads get the same PERSON spans as from the
-    whole text, and the other 27 differ by tags such as "WiFi" or "bummer" that are no names.
+    whole text, and the other 27 differ by tags such as "WiFi" or "bummer" that are no names. Skipping
+    the common words too (``_common_capitalized``), NER reads 35% of the characters (7.6 s → 2.5 s);
+    85 texts end up different from whole-text NER, each because a device, a brand or a word such as
+    "App" or "Great" is no longer redacted as a [PERSON]; 5 of BANKING77's 13,071 distinct texts, the
+    same way ("Mastercard ATM", "Card").
     """
     spans: list[tuple[int, int]] = []
     for match in _CAPITALIZED.finditer(text):
-        if match.group().lower() in _stop_words():
+        if match.group().lower() in _stop_words() or match.group().casefold() in common:
             continue
         start, end = max(0, match.start() - _NER_WINDOW), min(len(text), match.end() + _NER_WINDOW)
         while start > 0 and not text[start - 1].isspace():
