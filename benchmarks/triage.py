@@ -13,8 +13,10 @@ continues at a steady rate. A *burst-free* replay with the same seed has none of
 detectors are evaluated as on 14 consecutive mornings (``as_of`` = each day from day 45 to day 58:
 the current window is that day, the baseline the 28 days before), with only the rows up to that day.
 (The clustering sees the whole replay once, the detectors only the past: a simplification that
-keeps the benchmark to one pipeline run per replay.) A theme alert counts as **true** when the
-majority gold intent of the theme's rows that day has an injected event active, otherwise **false**.
+keeps the benchmark to one pipeline run per replay.) A theme alert counts as **true** when an injected
+event active that day accounts for at least half of the theme's excess over its baseline rate that day
+(its intent's rows >= 0.5 × (current − baseline per bin)): the event caused the alert, even when its
+rows joined a theme of a similar steady intent (a new intent often does). Otherwise it is **false**.
 
 * ``recall``: events detected on at least one day while active, per kind (2×, 3×, 5×, new);
 * ``precision``: true theme alerts / all theme alerts over the mornings of the burst replays;
@@ -145,15 +147,15 @@ def evaluate(result: Any, rows: pd.DataFrame, events: list[Event], config: Any) 
             vectors=vectors[in_past],
         )
         today = past[(past["time"] >= as_of - pd.Timedelta(days=1)) & (past["theme_id"] >= 0)]
-        majority = today.groupby("theme_id")["intent"].agg(lambda s: s.value_counts().index[0])
         for alert in found.alerts.itertuples():
             if alert.kind != "theme":
                 category_alerts += 1
                 continue
-            intent = majority.get(alert.theme_id)
+            intents = today.loc[today["theme_id"] == alert.theme_id, "intent"].value_counts()
+            excess = alert.current_count - alert.baseline_per_bin
             hit = None
             for i, e in enumerate(events):
-                if e.intent == intent and e.onset <= day < e.onset + e.days:
+                if e.onset <= day < e.onset + e.days and intents.get(e.intent, 0) >= max(0.5 * excess, 1):
                     hit = i
             theme_alerts.append((day, int(alert.theme_id), hit is not None))
             if hit is not None and hit not in detected:
@@ -248,7 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 **parse_overrides(args.set)})  # fmt: skip
     pool = load_banking(args.data_dir)
     started = time.perf_counter()
-    burst_runs, quiet_runs = [], []
+    burst_runs: list[dict[str, Any]] = []
+    quiet_runs: list[dict[str, Any]] = []
     for seed in args.seeds:
         for with_events in (True, False):
             rows, events = make_replay(pool, seed, args.themes, tuple(args.rate_range), with_events=with_events)
@@ -292,16 +295,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     records = []
     for metric, value in figures.items():
-        kind = metric.split("_", 1)[1] if metric.startswith(("recall_", "lag_")) else None
-        name = metric.split("_", 1)[0] if kind else metric
-        name = {"lag": "lag_bins"}.get(name, name)
+        event = metric.split("_", 1)[1] if metric.startswith(("recall_", "lag_")) else None
+        name = metric.split("_", 1)[0] if event else metric
+        name = "lag_bins" if name == "lag" else name
         records.append(
-            {**common, "metric": name, "value": round(value, 4), "config": f"event {kind}" if kind else "all"}
+            {**common, "metric": name, "value": round(value, 4), "config": f"event {event}" if event else "all"}
         )
+    datasets = {common["dataset"]}
+    if args.swiftkey:
+        sk_figures, sk_report = swiftkey(args.data_dir, config)
+        datasets.add("idea swiftkey")
+        for line in sk_report:
+            print(line)
+        sk_common = {**common, "dataset": "idea swiftkey", "rows": int(sk_figures.pop("rows")), "config": "weekly"}
+        sk_common["notes"] = [
+            "SwiftKey: one run on 21,009 dated reviews; detectors weekly (7D bins, 8-week baseline) from 2015-01-05 "
+            "to 2015-06-01; loose proxies against the changelog keyphrases, not IDEA's protocol "
+            "(IDEA+ SwiftKey: Precision_E 0.583, Recall_L 0.700)."
+        ]
+        records += [{**sk_common, "metric": k, "value": round(v, 4)} for k, v in sk_figures.items()]
+        print("swiftkey:", sk_figures)
     path = args.out / "RESULTS.json"
-    kept = [
-        r for r in load_records(path) if not (r.get("section") == SECTION and r.get("dataset") == common["dataset"])
-    ]
+    kept = [r for r in load_records(path) if not (r.get("section") == SECTION and r.get("dataset") in datasets)]
     write_results(args.out, kept + records)
     print(f"replay: {len(args.seeds)} seeds in {time.perf_counter() - started:.0f} s")
     for metric, value in figures.items():
