@@ -295,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     records = []
     for metric, value in figures.items():
-        event = metric.split("_", 1)[1] if metric.startswith(("recall_", "lag_")) else None
+        event = metric.split("_", 1)[1] if metric.split("_", 1)[-1] in dict(EVENTS) else None
         name = metric.split("_", 1)[0] if event else metric
         name = "lag_bins" if name == "lag" else name
         records.append(
