@@ -116,7 +116,11 @@ def alert_line(alert: pd.Series) -> str:
     return (
         f"[{alert['severity']}] {what}{node}: {alert['current_count']} now vs "
         f"{alert['baseline_per_bin']:.1f}/bin before ({grew}; {', '.join(alert['detectors'])}; "
-        f"{alert['status']}{'' if alert['runs'] == 1 else ', run ' + str(alert['runs'])})"
+        + (
+            "opened now)"
+            if alert["status"] == "new"
+            else f"continuing since {str(alert['first_seen'])[:10]}, run {alert['runs']})"
+        )
     )
 
 
