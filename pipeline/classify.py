@@ -318,7 +318,7 @@ def _nli_rows(
     """Re-score, in place, the rows within reach of a safety label against their own top-k nodes.
 
     For a re-scored row, the entailment probability becomes both the confidence and the ranking key
-    of its shortlisted nodes (its other nodes drop out of the ranking)."""
+    of its shortlisted nodes (its other nodes rank below them)."""
     taxonomy = classifier.taxonomy
     leaves = classifier.leaves
     safety = np.array([taxonomy.branch_of(n.id) == "safety" for n in leaves])
