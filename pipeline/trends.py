@@ -205,6 +205,10 @@ def detect(
     keys: list[tuple[str, Any]] = [("theme", int(t)) for t in themes["theme_id"]] if len(themes) else []
     categories = sorted({c for c in frame["category_id"].dropna().unique()})
     keys += [("category", c) for c in categories]
+    if not keys:
+        empty = no_trends(["no themes or taxonomy nodes to follow over time: no alerts."])
+        empty.window = window
+        return empty
 
     theme_groups = {k: g for k, g in frame.groupby("theme_id")}
     cat_groups = {k: g for k, g in frame.groupby("category_id")}

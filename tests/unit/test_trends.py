@@ -203,3 +203,9 @@ def test_with_novelty_on_a_new_sub_topic_inside_an_old_theme_is_new() -> None:
     assert nothing_new.alerts.empty
     off = detect(rows, themes, TrendsConfig(), severity_weights=WEIGHTS, vectors=_vectors(rows, sub_topic))
     assert off.alerts.empty
+
+
+def test_nothing_to_follow_gives_no_alerts_and_says_so() -> None:
+    rows = replay({0: 5}).assign(theme_id=-1)
+    trends = detect(rows, themes_for([]), TrendsConfig(), severity_weights=WEIGHTS)
+    assert trends.alerts.empty and trends.window and "no themes" in trends.notes[0]
