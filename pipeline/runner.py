@@ -410,6 +410,7 @@ def run(
         embed_stats = {**embedded.stats, "computed": cached.misses, "from_cache": cached.hits}
 
     valid = embedded.row_group >= 0
+    row_group = embedded.row_group[valid]  # each clustered row's distinct-text group
     n_groups = len(embedded.group_first_row)
     row_vectors = embedded.row_vectors()
     with stage("reduce", timings):
@@ -419,15 +420,13 @@ def run(
             reduced = None
 
     with stage("cluster", timings):
-        points = reduced.cluster_space[embedded.row_group[valid]] if reduced is not None else row_vectors
+        points = reduced.cluster_space[row_group] if reduced is not None else row_vectors
         new_theme_ids: set[int] | None = None
         if baseline is None:
-            clustered = _cluster(
-                points, row_vectors, reduced, embedded.vectors, embedded.row_group[valid], config, clusterer
-            )
+            clustered = _cluster(points, row_vectors, reduced, embedded.vectors, row_group, config, clusterer)
         else:
             clustered, new_theme_ids = _cluster_with_baseline(
-                points, row_vectors, embedded.vectors, embedded.row_group[valid], baseline, config, clusterer
+                points, row_vectors, embedded.vectors, row_group, baseline, config, clusterer
             )
         if clustered.note:
             notes.append(clustered.note)
@@ -437,7 +436,6 @@ def run(
         themes = represent(clustered_rows, clustered.labels, row_vectors, config.represent, embedder=cached)
 
     with stage("classify", timings):
-        row_group = embedded.row_group[valid]
         classified = _classify(
             clustered_rows, embedded.vectors, row_group, themes, clustered.labels, cached, config, taxonomy, nli
         )
@@ -464,9 +462,7 @@ def run(
         themes = summarize(
             themes, clustered.labels, clustered.reassigned, clustered_rows["time"], config.summarize, queries=queries
         )
-        coords = (
-            reduced.map_2d[embedded.row_group[valid]] if reduced is not None else np.full((int(valid.sum()), 2), np.nan)
-        )
+        coords = reduced.map_2d[row_group] if reduced is not None else np.full((int(valid.sum()), 2), np.nan)
         feedback = _feedback_table(
             cleaned, ingested.meta_columns, valid, clustered.labels, clustered.reassigned, coords, classified.rows
         )
