@@ -373,7 +373,7 @@ def classify(
         first: dict[int, int] = {}
         for i, g in enumerate(row_group):
             first.setdefault(int(g), i)
-        group_texts = [texts[first[g]] for g in range(len(row_vectors))]
+        group_texts = [texts[first[g]] if g in first else "" for g in range(len(row_vectors))]
     if len(row_vectors):
         group_rank = classifier.scores(row_vectors, group_texts)
         group_conf = classifier.confidence_of(group_rank)
