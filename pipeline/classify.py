@@ -46,9 +46,13 @@ from pipeline.taxonomy import SEVERITIES, Taxonomy, TaxonomyNode
 
 __all__ = [
     "CATEGORIES",
+    "LABEL_COUNTS",
     "Classified",
     "PrototypeClassifier",
     "classify",
+    "label_counts",
+    "label_texts",
+    "label_themes",
     "load_examples",
     "unclassified",
 ]
@@ -344,6 +348,149 @@ def _nli_rows(
     return len(candidates)
 
 
+def label_texts(
+    vectors: np.ndarray,
+    texts: list[str],
+    classifier: PrototypeClassifier,
+    config: ClassifyConfig,
+    *,
+    nli: Any = None,
+    batch_size: int = 50_000,
+) -> tuple[pd.DataFrame, int]:
+    """Label distinct texts (one row each, aligned with ``vectors``): the row-level half of classify.
+
+    Scored in batches, so a memory-mapped ``vectors`` never has to fit in RAM at once. Returns the
+    label table (``category_id, category, severity, category_confidence, categories``) and how many
+    texts NLI re-scored.
+    """
+    leaves = classifier.leaves
+    tables, nli_rows = [], 0
+    if nli is not None:  # NLI's shortlist (the nli_max_rows most safety-like texts) is chosen over all texts
+        batch_size = max(len(vectors), 1)
+    for start in range(0, len(vectors), batch_size):
+        batch = np.asarray(vectors[start : start + batch_size])
+        batch_texts = texts[start : start + batch_size]
+        rank = classifier.scores(batch, batch_texts)
+        conf = classifier.confidence_of(rank)
+        if nli is not None and len(conf):
+            nli_rows += _nli_rows(conf, rank, batch_texts, classifier, nli, config)
+        tables.append(_row_labels(rank, conf, leaves, config.max_labels))
+    if not tables:
+        return _row_labels(np.zeros((0, len(leaves))), np.zeros((0, len(leaves))), leaves, config.max_labels), 0
+    return pd.concat(tables, ignore_index=True), nli_rows
+
+
+#: The aggregate the theme-level half of classify needs: rows per (theme, row label, severity).
+LABEL_COUNTS: dict[str, str] = {
+    "theme_id": "int: theme (-1: outliers)",
+    "category_id": "str: the rows' primary leaf ('' for unmapped)",
+    "severity": "str: the rows' severity",
+    "rows": "int: how many rows",
+    "confidence_sum": "float: sum of those rows' category_confidence",
+}
+
+
+def label_counts(labels: np.ndarray, row_table: pd.DataFrame) -> pd.DataFrame:
+    """Rows per (theme, label, severity): what :func:`label_themes` reads (a Spark engine sums the same)."""
+    frame = pd.DataFrame(
+        {
+            "theme_id": np.asarray(labels, dtype=np.int64),
+            "category_id": row_table["category_id"].fillna("").astype(str).to_numpy(),
+            "severity": row_table["severity"].astype(str).to_numpy(),
+            "confidence": row_table["category_confidence"].astype(float).to_numpy(),
+        }
+    )
+    grouped = frame.groupby(["theme_id", "category_id", "severity"], sort=True)["confidence"]
+    out = grouped.agg(rows="size", confidence_sum="sum").reset_index()
+    return out[list(LABEL_COUNTS)]
+
+
+def label_themes(
+    themes: pd.DataFrame,
+    counts: pd.DataFrame,
+    classifier: PrototypeClassifier,
+    config: ClassifyConfig,
+    *,
+    keyword_vectors: np.ndarray | None = None,
+    nli: Any = None,
+    nli_rows: int = 0,
+) -> Classified:
+    """Theme labels, the per-node roll-up and the stage's parameters, from :data:`LABEL_COUNTS` alone.
+
+    A theme's confidence in a node is the share of its rows whose primary label is that node,
+    blended with its keywords' score; the rows themselves are not needed (so any engine can count).
+    The returned ``Classified.rows`` is empty: the caller holds the row labels.
+    """
+    taxonomy = classifier.taxonomy
+    leaves = classifier.leaves
+    out = themes.copy()
+    n_themes = len(out)
+    theme_conf = np.zeros((n_themes, len(leaves)))
+    position = {int(t): i for i, t in enumerate(out["theme_id"])} if n_themes else {}
+    members = counts["theme_id"].map(lambda t: position.get(int(t), -1)).to_numpy(dtype=np.int64)
+    inside = members >= 0
+    if n_themes:
+        primary = counts["category_id"].map(lambda c: classifier.leaf_index.get(c, -1)).to_numpy(dtype=np.int64)
+        voted = inside & (primary >= 0)
+        rows = counts["rows"].to_numpy(dtype=np.float64)
+        np.add.at(theme_conf, (members[voted], primary[voted]), rows[voted])
+        totals = np.bincount(members[inside], weights=rows[inside], minlength=n_themes)
+        theme_conf /= np.maximum(totals, 1)[:, None]
+        if keyword_vectors is not None and len(keyword_vectors):
+            kw_text = [", ".join(map(str, kw)) for kw in out["keywords"]]
+            kw_conf = classifier.confidences(keyword_vectors, kw_text)
+            theme_conf = (1 - config.keyword_weight) * theme_conf + config.keyword_weight * kw_conf
+        if nli is not None:
+            for i, reps in enumerate(out["representatives"]):
+                reps = [str(r) for r in reps][: config.nli_representatives]
+                if not reps:
+                    continue
+                ks = np.argsort(-theme_conf[i])[: config.nli_top_k]
+                hyps = [leaves[k].hypothesis or leaves[k].name.lower() for k in ks]
+                results = nli.score(reps, hyps, template=taxonomy.hypothesis_template)
+                for k, h in zip(ks, hyps, strict=True):
+                    theme_conf[i, k] = float(np.mean([r[h] for r in results]))
+
+    primary_ids: list[str | None] = []
+    names, branches, sevs, confs, secondary, flagged, weights = [], [], [], [], [], [], []
+    urgent_counts = counts[counts["severity"].isin(["critical", "high"])]
+    for i in range(n_themes):
+        order = np.argsort(-theme_conf[i])
+        k0 = int(order[0])
+        node = leaves[k0] if theme_conf[i, k0] >= config.theme_min_confidence else None
+        primary_ids.append(node.id if node else None)
+        names.append(node.name if node else UNMAPPED)
+        branches.append(taxonomy.branch_of(node.id) if node else None)
+        sevs.append(node.severity if node else "none")
+        confs.append(float(theme_conf[i, k0]))
+        secondary.append([leaves[int(k)].id for k in order[1:4] if theme_conf[i, k] >= config.secondary_min_confidence])
+        mine = urgent_counts[urgent_counts["theme_id"] == int(out["theme_id"].iloc[i])]
+        flagged.append(int(mine.loc[mine["category_id"] != (node.id if node else ""), "rows"].sum()))
+        weights.append(_severity_weight(node, config.severity_weights))
+    out["category_id"] = primary_ids
+    out["category"] = names
+    out["branch"] = branches
+    out["severity"] = sevs
+    out["category_confidence"] = confs
+    out["secondary_categories"] = secondary
+    out["flagged_rows"] = flagged
+    out["severity_weight"] = weights
+
+    categories = _rollup(counts, out, taxonomy)
+    unmapped_rows = int(counts.loc[counts["category_id"] == "", "rows"].sum())
+    params = {
+        "taxonomy": {"id": taxonomy.id, "version": taxonomy.version, "source": taxonomy.source},
+        "leaves": len(leaves),
+        "calibration": classifier.calibration_,
+        "nli": {"model": getattr(nli, "source", None), "rows_rescored": nli_rows, "themes_rescored": n_themes}
+        if nli is not None
+        else None,
+        "unmapped_rows": unmapped_rows,
+        "unmapped_themes": int(sum(p is None for p in primary_ids)),
+    }
+    return Classified(pd.DataFrame(), out, categories, params)
+
+
 def classify(
     rows: pd.DataFrame,
     row_vectors: np.ndarray,
@@ -363,8 +510,6 @@ def classify(
     text is scored once. ``keyword_vectors`` holds one embedding of each theme's keywords, in
     ``themes`` order.
     """
-    taxonomy = classifier.taxonomy
-    leaves = classifier.leaves
     texts = rows["clean_text"].fillna("").astype(str).tolist()
     if row_group is None:
         row_group = np.arange(len(rows))
@@ -374,90 +519,21 @@ def classify(
         for i, g in enumerate(row_group):
             first.setdefault(int(g), i)
         group_texts = [texts[first[g]] if g in first else "" for g in range(len(row_vectors))]
-    if len(row_vectors):
-        group_rank = classifier.scores(row_vectors, group_texts)
-        group_conf = classifier.confidence_of(group_rank)
-    else:
-        group_rank = group_conf = np.zeros((0, len(leaves)), dtype=np.float32)
-    nli_rows = 0
-    if nli is not None and len(group_conf):
-        nli_rows = _nli_rows(group_conf, group_rank, group_texts, classifier, nli, config)
-    conf = group_conf[row_group]
-    row_table = _row_labels(group_rank[row_group], conf, leaves, config.max_labels)
-
-    out = themes.copy()
-    n_themes = len(out)
-    theme_conf = np.zeros((n_themes, len(leaves)))
-    position = {int(t): i for i, t in enumerate(out["theme_id"])} if n_themes else {}
-    members = np.array([position.get(int(t), -1) for t in labels], dtype=np.int64)
-    if n_themes:
-        inside = members >= 0
-        primary = row_table["category_id"].map(classifier.leaf_index).to_numpy(dtype=float)
-        voted = inside & ~np.isnan(primary)
-        np.add.at(theme_conf, (members[voted], primary[voted].astype(np.int64)), 1.0)
-        counts = np.bincount(members[inside], minlength=n_themes).astype(np.float64)
-        theme_conf /= np.maximum(counts, 1)[:, None]
-        if keyword_vectors is not None and len(keyword_vectors):
-            kw_text = [", ".join(map(str, kw)) for kw in out["keywords"]]
-            kw_conf = classifier.confidences(keyword_vectors, kw_text)
-            theme_conf = (1 - config.keyword_weight) * theme_conf + config.keyword_weight * kw_conf
-        if nli is not None:
-            for i, reps in enumerate(out["representatives"]):
-                reps = [str(r) for r in reps][: config.nli_representatives]
-                if not reps:
-                    continue
-                ks = np.argsort(-theme_conf[i])[: config.nli_top_k]
-                hyps = [leaves[k].hypothesis or leaves[k].name.lower() for k in ks]
-                results = nli.score(reps, hyps, template=taxonomy.hypothesis_template)
-                for k, h in zip(ks, hyps, strict=True):
-                    theme_conf[i, k] = float(np.mean([r[h] for r in results]))
-
-    primary_ids: list[str | None] = []
-    names, branches, sevs, confs, secondary, flagged, weights = [], [], [], [], [], [], []
-    row_sev = row_table["severity"].to_numpy()
-    row_cat = row_table["category_id"].to_numpy()
-    for i in range(n_themes):
-        order = np.argsort(-theme_conf[i])
-        k0 = int(order[0])
-        node = leaves[k0] if theme_conf[i, k0] >= config.theme_min_confidence else None
-        primary_ids.append(node.id if node else None)
-        names.append(node.name if node else UNMAPPED)
-        branches.append(taxonomy.branch_of(node.id) if node else None)
-        sevs.append(node.severity if node else "none")
-        confs.append(float(theme_conf[i, k0]))
-        secondary.append([leaves[int(k)].id for k in order[1:4] if theme_conf[i, k] >= config.secondary_min_confidence])
-        mine = members == i
-        urgent = np.isin(row_sev[mine], ("critical", "high")) & (row_cat[mine] != (node.id if node else None))
-        flagged.append(int(urgent.sum()))
-        weights.append(_severity_weight(node, config.severity_weights))
-    out["category_id"] = primary_ids
-    out["category"] = names
-    out["branch"] = branches
-    out["severity"] = sevs
-    out["category_confidence"] = confs
-    out["secondary_categories"] = secondary
-    out["flagged_rows"] = flagged
-    out["severity_weight"] = weights
-
-    categories = _rollup(row_table, out, taxonomy)
-    params = {
-        "taxonomy": {"id": taxonomy.id, "version": taxonomy.version, "source": taxonomy.source},
-        "leaves": len(leaves),
-        "calibration": classifier.calibration_,
-        "nli": {"model": getattr(nli, "source", None), "rows_rescored": nli_rows, "themes_rescored": n_themes}
-        if nli is not None
-        else None,
-        "unmapped_rows": int(row_table["category_id"].isna().sum()),
-        "unmapped_themes": int(sum(p is None for p in primary_ids)),
-    }
-    return Classified(row_table, out, categories, params)
+    group_table, nli_rows = label_texts(row_vectors, group_texts, classifier, config, nli=nli)
+    row_table = group_table.iloc[row_group].reset_index(drop=True)
+    counts = label_counts(labels, row_table)
+    result = label_themes(
+        themes, counts, classifier, config, keyword_vectors=keyword_vectors, nli=nli, nli_rows=nli_rows
+    )
+    result.rows = row_table
+    return result
 
 
-def _rollup(row_table: pd.DataFrame, themes: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
+def _rollup(counts: pd.DataFrame, themes: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
     """One row per node that has rows or themes, plus 'Unmapped'; sorted by severity then volume."""
-    total = max(len(row_table), 1)
-    keys = row_table["category_id"].fillna("")
-    by_rows = row_table.groupby(keys).agg(rows=("category", "size"), mean_confidence=("category_confidence", "mean"))
+    total = max(int(counts["rows"].sum()), 1)
+    by_rows = counts.groupby("category_id").agg(rows=("rows", "sum"), confidence_sum=("confidence_sum", "sum"))
+    by_rows["mean_confidence"] = by_rows["confidence_sum"] / by_rows["rows"].clip(lower=1)
     theme_keys = themes["category_id"].fillna("") if len(themes) else pd.Series(dtype=str)
     by_themes = (
         themes.assign(_key=theme_keys).groupby("_key").agg(themes=("theme_id", "size"), theme_rows=("size", "sum"))

@@ -29,6 +29,7 @@ __all__ = [
     "ReduceConfig",
     "RepresentConfig",
     "RunConfig",
+    "ScaleConfig",
     "SummarizeConfig",
     "TrendsConfig",
     "load_config",
@@ -261,6 +262,38 @@ class SummarizeConfig(_Section):
     top_n: int = Field(default=10, ge=1)
 
 
+class ScaleConfig(_Section):
+    """Large exports: fit on a sample and assign the rest; which engine runs the job."""
+
+    engine: Literal["local", "spark"] = Field(
+        default="local", description="'local': this process; 'spark': a Spark session (pip install pyspark)."
+    )
+    spark_master: str = Field(default="local[*]", description="Spark master URL for --engine spark.")
+    sample_size: int | None = Field(
+        default=100_000,
+        ge=100,
+        description="Above this many distinct texts, reduce, cluster and represent are fitted on a stratified "
+        "random sample of this many (by time bin) and every other text is assigned to the nearest theme "
+        "centroid; None: always fit on every text.",
+    )
+    assign_threshold: float = Field(
+        default=0.5, ge=-1.0, le=1.0, description="Lowest cosine to a theme centroid that joins the theme."
+    )
+    assign_member_quantile: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="A theme's own floor: the cosine to its centroid that this share of its fitted members "
+        "fall below (never under assign_threshold).",
+    )
+    batch_size: int = Field(default=50_000, ge=1000, description="Texts per batch when assigning and embedding.")
+    memmap_min_texts: int = Field(
+        default=50_000,
+        ge=0,
+        description="From this many distinct texts on, embeddings stream to a memory-mapped file, not RAM.",
+    )
+
+
 class OutputConfig(_Section):
     """Where a run's artifacts go."""
 
@@ -283,6 +316,7 @@ class RunConfig(_Section):
     classify: ClassifyConfig = ClassifyConfig()
     trends: TrendsConfig = TrendsConfig()
     summarize: SummarizeConfig = SummarizeConfig()
+    scale: ScaleConfig = ScaleConfig()
     output: OutputConfig = OutputConfig()
 
     def with_overrides(self, overrides: dict[str, Any]) -> RunConfig:

@@ -7,7 +7,10 @@ row is embedded once and the vector is reused for all its rows, which still coun
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -73,8 +76,36 @@ class Embedded:
         return self.vectors[self.row_group[self.row_group >= 0]]
 
 
-def embed(rows: pd.DataFrame, embedder: Embedder, *, show_progress: bool = False) -> Embedded:
-    """Embed each duplicate group once (pass a :class:`CachedEmbedder` to use the cache)."""
+def _disk_array(directory: Path, shape: tuple[int, int]) -> np.ndarray:
+    """A float32 array backed by an anonymous file in ``directory``: the OS pages it, RAM stays flat.
+
+    The file is unlinked at once (where the OS allows it), so it vanishes with the array.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix="vectors-", suffix=".f32", dir=directory)
+    os.close(handle)
+    array = np.memmap(name, dtype=np.float32, mode="w+", shape=shape)
+    try:
+        os.unlink(name)
+    except OSError:  # pragma: no cover - Windows keeps mapped files; they stay in the work dir
+        log.debug("Could not unlink %s while mapped", name)
+    return array
+
+
+def embed(
+    rows: pd.DataFrame,
+    embedder: Embedder,
+    *,
+    show_progress: bool = False,
+    batch_size: int = 50_000,
+    memmap_dir: Path | None = None,
+) -> Embedded:
+    """Embed each duplicate group once (pass a :class:`CachedEmbedder` to use the cache).
+
+    Texts go to the model in batches of ``batch_size`` (each batch lands in the cache as it is done,
+    so an interrupted run resumes where it stopped); with ``memmap_dir`` the vectors are written to a
+    memory-mapped file there instead of one array in RAM.
+    """
     require(rows, CLEANED, stage="embed")
     keys = rows["dup_key"].tolist()
     excluded = rows["excluded"].to_numpy()
@@ -94,6 +125,15 @@ def embed(rows: pd.DataFrame, embedder: Embedder, *, show_progress: bool = False
     first = np.array(first_rows, dtype=np.int64)
     if not texts:
         return Embedded(np.zeros((0, 0), np.float32), row_group, first, {"groups": 0})
-    vectors = embedder.encode(texts, show_progress=show_progress)
+    vectors: np.ndarray | None = None
+    for start in range(0, len(texts), batch_size):
+        batch = np.asarray(embedder.encode(texts[start : start + batch_size], show_progress=show_progress), np.float32)
+        if vectors is None:
+            shape = (len(texts), batch.shape[1])
+            vectors = _disk_array(memmap_dir, shape) if memmap_dir is not None else np.empty(shape, np.float32)
+        vectors[start : start + len(batch)] = batch
+        if len(texts) > batch_size:
+            log.info("Embedded %d of %d distinct texts", start + len(batch), len(texts))
+    assert vectors is not None
     log.info("Embedded %d distinct texts for %d rows", len(texts), int((row_group >= 0).sum()))
-    return Embedded(np.asarray(vectors, dtype=np.float32), row_group, first, {"groups": len(texts)})
+    return Embedded(vectors, row_group, first, {"groups": len(texts)})

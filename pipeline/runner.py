@@ -25,14 +25,16 @@ import pandas as pd
 from models.embedding import Embedder, make_embedder
 from pipeline import __version__
 from pipeline._profile import peak_rss_mb, stage
+from pipeline.assign import ThemeModel, fit_theme_model, sample_groups
+from pipeline.assign import assign as assign_texts
 from pipeline.baseline import Baseline, assign, load_baseline, match_clusters, theme_model
 from pipeline.classify import Classified, PrototypeClassifier, classify, load_examples, unclassified
 from pipeline.clean import clean
-from pipeline.cluster import Clustered, cluster, cluster_texts, theme_centroids
+from pipeline.cluster import Clustered, cluster, cluster_texts, default_min_cluster_size, theme_centroids
 from pipeline.config import RunConfig, load_config
 from pipeline.embed import CachedEmbedder, embed
 from pipeline.ingest import Ingested, ingest, ingest_frame
-from pipeline.reduce import reduce
+from pipeline.reduce import Reduced, reduce
 from pipeline.report import insights_markdown, report_html
 from pipeline.represent import represent
 from pipeline.schemas import FEEDBACK
@@ -156,6 +158,7 @@ def _feedback_table(
     reassigned: np.ndarray,
     coords: np.ndarray,
     row_labels: pd.DataFrame,
+    assigned: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The per-row output table: every input row, in input order."""
     n = len(cleaned)
@@ -187,6 +190,10 @@ def _feedback_table(
     out["x"] = xy[:, 0]
     out["y"] = xy[:, 1]
     out["time"] = cleaned["time"]
+    flag = np.zeros(n, bool)
+    if assigned is not None:
+        flag[valid] = assigned
+    out["assigned"] = flag
     for col in meta_columns:
         out[col] = cleaned[col]
     return out[[*FEEDBACK, *meta_columns]]
@@ -345,6 +352,127 @@ def _accounting(feedback: pd.DataFrame) -> dict[str, Any]:
     return acc
 
 
+def _work_dir(config: RunConfig) -> Path:
+    """Scratch space on disk for memory-mapped vectors: beside the embedding cache, not in /tmp (often RAM)."""
+    return Path(config.embed.cache_dir or default_cache_dir()) / "work"
+
+
+def _novelty_vectors(
+    row_vectors: np.ndarray | None, group_vectors: np.ndarray, row_group: np.ndarray, config: RunConfig
+) -> np.ndarray | None:
+    """Row vectors for the novelty detector; only built when it is on (they cost rows x dim floats)."""
+    if not config.trends.novelty:
+        return None
+    return row_vectors if row_vectors is not None else np.asarray(group_vectors[row_group])
+
+
+@dataclass
+class SampleFit:
+    """The sample the themes are fitted on, and its reduction."""
+
+    groups: np.ndarray  # distinct-text groups in the sample (sorted)
+    vectors: np.ndarray  # (len(groups), dim), in RAM
+    rows: np.ndarray  # (n_clustered_rows,) bool: the row's text is in the sample
+    row_group: np.ndarray  # sample-local group of each sampled row
+    weights: np.ndarray  # rows behind each sampled text
+    reduced: Reduced
+
+
+def _time_strata(times: pd.Series, row_group: np.ndarray, n_groups: int, bin_width: str) -> np.ndarray | None:
+    """Each text's stratum for sampling: the time bin of its first row (undated texts: one stratum)."""
+    if times.isna().all():
+        return None
+    first = np.full(n_groups, -1, np.int64)
+    first[row_group[::-1]] = np.arange(len(row_group))[::-1]
+    stamps = pd.to_datetime(times.to_numpy()[first], utc=True)
+    bins = pd.Series(stamps).dt.floor(pd.Timedelta(bin_width))
+    return pd.factorize(bins, use_na_sentinel=False)[0]
+
+
+def _sample_and_reduce(
+    vectors: np.ndarray, row_group: np.ndarray, times: pd.Series, config: RunConfig, reducer: Any
+) -> SampleFit:
+    n_groups = len(vectors)
+    size = int(config.scale.sample_size or n_groups)
+    weights = np.bincount(row_group, minlength=n_groups).astype(np.int64)
+    sample_volume = int(weights.sum() * size / n_groups)
+    keep = config.cluster.min_cluster_size or default_min_cluster_size(sample_volume)
+    strata = _time_strata(times, row_group, n_groups, config.trends.bin)
+    groups = sample_groups(weights, size, seed=config.seed, strata=strata, keep_weight=keep)
+    local = np.full(n_groups, -1, np.int64)
+    local[groups] = np.arange(len(groups))
+    fit_vectors = np.asarray(vectors[groups], np.float32)
+    rows = local[row_group] >= 0
+    log.info("Fitting themes on a sample of %d of %d distinct texts", len(groups), n_groups)
+    reduced = reduce(fit_vectors, config.reduce, seed=config.seed, reducer=reducer)
+    return SampleFit(groups, fit_vectors, rows, local[row_group[rows]], weights[groups], reduced)
+
+
+def _cluster_sample_and_assign(
+    vectors: np.ndarray, row_group: np.ndarray, fit: SampleFit, config: RunConfig, clusterer: Any
+) -> tuple[Clustered, np.ndarray, ThemeModel]:
+    """Cluster the sample's texts, fit the theme model, assign the other texts in batches."""
+    n_groups = len(vectors)
+    fitted = cluster_texts(fit.reduced.cluster_space, fit.vectors, fit.row_group, config.cluster, clusterer=clusterer)
+    sample_labels = np.full(len(fit.groups), -1, np.int64)
+    sample_reassigned = np.full(len(fit.groups), -1, np.int64)
+    sample_labels[fit.row_group] = fitted.labels
+    sample_reassigned[fit.row_group] = fitted.reassigned
+    model = fit_theme_model(
+        fit.vectors,
+        sample_labels,
+        fit.weights,
+        fit.reduced.map_2d,
+        threshold=config.scale.assign_threshold,
+        member_quantile=config.scale.assign_member_quantile,
+        reassign_threshold=config.cluster.reassign_threshold,
+        seed=config.seed,
+    )
+    group_labels = np.full(n_groups, -1, np.int64)
+    group_reassigned = np.full(n_groups, -1, np.int64)
+    group_xy = np.full((n_groups, 2), np.nan, np.float32)
+    group_labels[fit.groups] = sample_labels
+    group_reassigned[fit.groups] = sample_reassigned
+    group_xy[fit.groups] = fit.reduced.map_2d
+    rest = np.setdiff1d(np.arange(n_groups), fit.groups)
+    batch = config.scale.batch_size
+    for start in range(0, len(rest), batch):
+        todo = rest[start : start + batch]
+        done = assign_texts(np.asarray(vectors[todo], np.float32), model, batch_size=batch)
+        group_labels[todo] = done.labels
+        group_reassigned[todo] = done.reassigned
+        group_xy[todo] = done.xy
+    labels = group_labels[row_group]
+    params = {
+        **fitted.params,
+        "n_rows": len(row_group),
+        "fitted_on": {"texts": len(fit.groups), "rows": int(fit.rows.sum())},
+        "assigned": {
+            "texts": len(rest),
+            "rows": int((~fit.rows).sum()),
+            "to_themes": int(((labels >= 0) & ~fit.rows).sum()),
+            "method": "nearest theme centroid above a per-theme floor",
+            **model.params,
+        },
+    }
+    log.info("Assigned %d texts to %d themes fitted on %d", len(rest), len(model.theme_ids), len(fit.groups))
+    clustered = Clustered(
+        labels, group_reassigned[row_group], np.where(labels >= 0, 1.0, 0.0), params, note=fitted.note
+    )
+    return clustered, group_xy, model
+
+
+def _sizes_over_all_rows(themes: pd.DataFrame, labels: np.ndarray, row_group: np.ndarray) -> pd.DataFrame:
+    """Theme sizes count every row, not just the sample that described the theme."""
+    if themes.empty:
+        return themes
+    ids = themes["theme_id"].to_numpy(dtype=np.int64)
+    size = np.bincount(labels[labels >= 0], minlength=int(ids.max()) + 1)
+    pairs = np.unique(np.stack([labels, row_group], axis=1)[labels >= 0], axis=0)
+    unique = np.bincount(pairs[:, 0], minlength=int(ids.max()) + 1)
+    return themes.assign(size=size[ids], unique_texts=unique[ids])
+
+
 def run(
     inputs: Inputs,
     config: RunConfig | None = None,
@@ -406,34 +534,72 @@ def run(
         if config.embed.use_cache:
             cache = EmbeddingCache(config.embed.cache_dir or default_cache_dir(), embedder.identity)
         cached = CachedEmbedder(embedder, cache)
-        embedded = embed(cleaned, cached, show_progress=show_progress)
+        n_texts = int(cleaned.loc[~cleaned["excluded"], "dup_key"].nunique())
+        embedded = embed(
+            cleaned,
+            cached,
+            show_progress=show_progress,
+            batch_size=config.scale.batch_size,
+            memmap_dir=_work_dir(config) if n_texts >= config.scale.memmap_min_texts else None,
+        )
         embed_stats = {**embedded.stats, "computed": cached.misses, "from_cache": cached.hits}
 
     valid = embedded.row_group >= 0
     row_group = embedded.row_group[valid]  # each clustered row's distinct-text group
     n_groups = len(embedded.group_first_row)
-    row_vectors = embedded.row_vectors()
-    with stage("reduce", timings):
-        if n_groups >= config.cluster.min_rows:
-            reduced = reduce(embedded.vectors, config.reduce, seed=config.seed, reducer=reducer)
-        else:
-            reduced = None
-
-    with stage("cluster", timings):
-        points = reduced.cluster_space[row_group] if reduced is not None else row_vectors
-        new_theme_ids: set[int] | None = None
-        if baseline is None:
-            clustered = _cluster(points, row_vectors, reduced, embedded.vectors, row_group, config, clusterer)
-        else:
-            clustered, new_theme_ids = _cluster_with_baseline(
-                points, row_vectors, embedded.vectors, row_group, baseline, config, clusterer
+    clustered_rows = cleaned.loc[valid].reset_index(drop=True)
+    sample_size = config.scale.sample_size
+    if baseline is None and sample_size is not None and n_groups > sample_size:
+        # Large export: reduce, cluster and represent a sample, then assign every other text.
+        row_vectors = None
+        with stage("reduce", timings):
+            fit = _sample_and_reduce(embedded.vectors, row_group, clustered_rows["time"], config, reducer)
+        with stage("cluster", timings):
+            clustered, group_xy, _ = _cluster_sample_and_assign(embedded.vectors, row_group, fit, config, clusterer)
+            if clustered.note:
+                notes.append(clustered.note)
+            notes.append(
+                f"{n_groups:,} distinct texts: themes were fitted on a stratified sample of {len(fit.groups):,} "
+                f"(scale.sample_size) and the other texts assigned to the nearest theme (feedback column 'assigned')"
             )
-        if clustered.note:
-            notes.append(clustered.note)
+        new_theme_ids: set[int] | None = None
+        with stage("represent", timings):
+            themes = represent(
+                clustered_rows.loc[fit.rows].reset_index(drop=True),
+                clustered.labels[fit.rows],
+                fit.vectors[fit.row_group],
+                config.represent,
+                embedder=cached,
+            )
+            themes = _sizes_over_all_rows(themes, clustered.labels, row_group)
+        coords = group_xy[row_group]
+        assigned_rows = ~fit.rows
+        reduce_params: dict[str, Any] | None = {**fit.reduced.params, "fitted_on_sample": len(fit.groups)}
+    else:
+        row_vectors = embedded.row_vectors()
+        with stage("reduce", timings):
+            if n_groups >= config.cluster.min_rows:
+                reduced = reduce(embedded.vectors, config.reduce, seed=config.seed, reducer=reducer)
+            else:
+                reduced = None
 
-    with stage("represent", timings):
-        clustered_rows = cleaned.loc[valid].reset_index(drop=True)
-        themes = represent(clustered_rows, clustered.labels, row_vectors, config.represent, embedder=cached)
+        with stage("cluster", timings):
+            points = reduced.cluster_space[row_group] if reduced is not None else row_vectors
+            new_theme_ids = None
+            if baseline is None:
+                clustered = _cluster(points, row_vectors, reduced, embedded.vectors, row_group, config, clusterer)
+            else:
+                clustered, new_theme_ids = _cluster_with_baseline(
+                    points, row_vectors, embedded.vectors, row_group, baseline, config, clusterer
+                )
+            if clustered.note:
+                notes.append(clustered.note)
+
+        with stage("represent", timings):
+            themes = represent(clustered_rows, clustered.labels, row_vectors, config.represent, embedder=cached)
+        coords = reduced.map_2d[row_group] if reduced is not None else np.full((int(valid.sum()), 2), np.nan)
+        assigned_rows = np.zeros(len(row_group), bool)
+        reduce_params = reduced.params if reduced is not None else None
 
     with stage("classify", timings):
         classified = _classify(
@@ -452,7 +618,7 @@ def run(
             query_col,
             new_theme_ids=new_theme_ids,
             previous_alerts=baseline.alerts if baseline is not None else None,
-            vectors=row_vectors,
+            vectors=_novelty_vectors(row_vectors, embedded.vectors, row_group, config),
         )
         notes.extend(trends.notes)
         themes = themes.assign(trend_weight=trend_weights(themes, trends).to_numpy())
@@ -462,9 +628,15 @@ def run(
         themes = summarize(
             themes, clustered.labels, clustered.reassigned, clustered_rows["time"], config.summarize, queries=queries
         )
-        coords = reduced.map_2d[row_group] if reduced is not None else np.full((int(valid.sum()), 2), np.nan)
         feedback = _feedback_table(
-            cleaned, ingested.meta_columns, valid, clustered.labels, clustered.reassigned, coords, classified.rows
+            cleaned,
+            ingested.meta_columns,
+            valid,
+            clustered.labels,
+            clustered.reassigned,
+            coords,
+            classified.rows,
+            assigned=assigned_rows,
         )
         accounting = _accounting(feedback)
         query_table = None
@@ -505,7 +677,7 @@ def run(
         "accounting": accounting,
         "ranking_formula": RANKING_FORMULA,
         "embedding_cache": {**embed_stats, "dir": str(cache.dir) if cache else None},
-        "reduce": reduced.params if reduced is not None else None,
+        "reduce": reduce_params,
         "cluster": {**clustered.params, "n_themes": len(themes)},
         "notes": notes,
         "warnings": {"count": len(ingested.warnings), "first": ingested.warnings[:50]},

@@ -65,6 +65,8 @@ FEEDBACK: dict[str, str] = {
     "x": "float: 2-d map coordinate (NaN for excluded rows)",
     "y": "float: 2-d map coordinate (NaN for excluded rows)",
     "time": INGESTED["time"],
+    "assigned": "bool: the theme came from assigning the text to themes fitted on a sample (scale.sample_size), "
+    "not from the clustering itself",
 }
 
 #: The per-theme table (themes.parquet / themes.csv), ranked.

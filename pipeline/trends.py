@@ -155,6 +155,64 @@ def no_trends(notes: list[str]) -> Trends:
     )
 
 
+@dataclass
+class Window:
+    """The binning of one run: bin width, the current window and the baseline before it."""
+
+    freq: pd.Timedelta
+    end: pd.Timestamp
+    current_start: pd.Timestamp
+    baseline_start: pd.Timestamp
+
+    @property
+    def bins(self) -> pd.DatetimeIndex:
+        return pd.date_range(self.baseline_start, self.end - self.freq, freq=self.freq)
+
+    def describe(self, bin_width: str) -> dict[str, Any]:
+        return {
+            "bin": bin_width,
+            "current": [self.current_start.isoformat(), self.end.isoformat()],
+            "baseline": [self.baseline_start.isoformat(), self.current_start.isoformat()],
+        }
+
+
+def trend_window(latest: pd.Timestamp, config: TrendsConfig) -> Window:
+    """The windows for data whose latest timestamp is ``latest`` (or ``config.as_of`` when set)."""
+    freq = pd.Timedelta(config.bin)
+    if config.as_of is not None:
+        as_of = pd.Timestamp(config.as_of)
+        end = (as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")).floor(freq)
+    else:
+        end = latest.floor(freq) + freq
+    current_start = end - freq * config.current_bins
+    return Window(freq, end, current_start, current_start - freq * config.baseline_bins)
+
+
+#: The aggregate the detectors read: rows per (kind, key, bin) inside the windows.
+BIN_COUNTS: dict[str, str] = {
+    "kind": "str: 'theme' | 'category'",
+    "key": "int theme id | str node id",
+    "bin": "datetime64[UTC]: bin start",
+    "count": "int: rows",
+}
+
+
+def bin_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """:data:`BIN_COUNTS` from in-window rows with ``bin``, ``theme_id`` and ``category_id``."""
+    themes = frame.groupby(["theme_id", "bin"]).size().rename("count").reset_index()
+    themes = themes[themes["theme_id"] >= 0]
+    cats = frame[frame["category_id"].notna()].groupby(["category_id", "bin"]).size().rename("count").reset_index()
+    return pd.concat(
+        [
+            pd.DataFrame({"kind": "theme", "key": themes["theme_id"].astype(object), "bin": themes["bin"]})
+            .assign(count=themes["count"].to_numpy()),
+            pd.DataFrame({"kind": "category", "key": cats["category_id"].astype(object), "bin": cats["bin"]})
+            .assign(count=cats["count"].to_numpy()),
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+
+
 def detect(
     rows: pd.DataFrame,
     themes: pd.DataFrame,
@@ -176,49 +234,71 @@ def detect(
     dated = rows[rows["time"].notna()]
     if dated.empty:
         return no_trends(["no time column (or no valid timestamps): trends and alerts are skipped."])
-    freq = pd.Timedelta(config.bin)
-    bins = dated["time"].dt.floor(freq)
-    if config.as_of is not None:
-        as_of = pd.Timestamp(config.as_of)
-        end = (as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")).floor(freq)
-    else:
-        end = bins.max() + freq
-    current_start = end - freq * config.current_bins
-    baseline_start = current_start - freq * config.baseline_bins
-    window = {
-        "bin": config.bin,
-        "current": [current_start.isoformat(), end.isoformat()],
-        "baseline": [baseline_start.isoformat(), current_start.isoformat()],
-    }
-    in_scope = (bins >= baseline_start) & (bins < end)
+    window = trend_window(dated["time"].max(), config)
+    bins = dated["time"].dt.floor(window.freq)
+    in_scope = (bins >= window.baseline_start) & (bins < window.end)
     if not in_scope.any():
-        return no_trends([f"no rows between {baseline_start} and {end}: trends are skipped."])
+        return no_trends([f"no rows between {window.baseline_start} and {window.end}: trends are skipped."])
     frame = dated.loc[in_scope, ["theme_id", "category_id", "category", "severity", "clean_text"]].copy()
     frame["_pos"] = np.flatnonzero(rows["time"].notna().to_numpy())[in_scope.to_numpy()]
     frame["bin"] = bins[in_scope]
     if query_col and query_col in dated.columns:
         frame["query"] = dated.loc[in_scope, query_col].astype("string")
-    all_bins = pd.date_range(baseline_start, end - freq, freq=freq)
-    base_bins = all_bins[all_bins < current_start]
+    node_severity = frame[frame["category_id"].notna()].groupby("category_id")["severity"].first().to_dict()
+    dated_totals = dated.groupby("theme_id")["time"].size()
+    table = score_counts(
+        bin_counts(frame), dated_totals, themes, window, config, node_severity=node_severity,
+        new_theme_ids=new_theme_ids,
+        novelty=(lambda t: _novelty(frame, t, window.current_start, vectors, config))
+        if vectors is not None and config.novelty
+        else None,
+    )  # fmt: skip
+    if table is None:
+        empty = no_trends(["no themes or taxonomy nodes to follow over time: no alerts."])
+        empty.window = window.describe(config.bin)
+        return empty
+    table, counts = table
+    current = frame[frame["bin"] >= window.current_start]
+    alerts = _alerts(table[table["alert"]], current, themes, severity_weights, window.describe(config.bin),
+                     query_col is not None)  # fmt: skip
+    return Trends(counts, table, alerts, window.describe(config.bin), [])
 
-    theme_info = themes.set_index("theme_id") if len(themes) else pd.DataFrame()
+
+def score_counts(
+    counts: pd.DataFrame,
+    dated_totals: pd.Series,
+    themes: pd.DataFrame,
+    window: Window,
+    config: TrendsConfig,
+    *,
+    node_severity: dict[str, str],
+    new_theme_ids: set[int] | None = None,
+    novelty: Any = None,
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Every detector over :data:`BIN_COUNTS` (any engine's): the per-key table and the full count series.
+
+    ``dated_totals``: dated rows per theme id, over all time (for the share that is recent).
+    ``node_severity``: each node's severity. ``novelty``: a function from the table to novelty
+    p-values (local engine only). None when there is nothing to follow.
+    """
+    all_bins = window.bins
+    current_start = window.current_start
+    base_bins = all_bins[all_bins < current_start]
     keys: list[tuple[str, Any]] = [("theme", int(t)) for t in themes["theme_id"]] if len(themes) else []
-    categories = sorted({c for c in frame["category_id"].dropna().unique()})
+    categories = sorted({str(c) for c in counts.loc[counts["kind"] == "category", "key"]})
     keys += [("category", c) for c in categories]
     if not keys:
-        empty = no_trends(["no themes or taxonomy nodes to follow over time: no alerts."])
-        empty.window = window
-        return empty
-
-    theme_groups = {k: g for k, g in frame.groupby("theme_id")}
-    cat_groups = {k: g for k, g in frame.groupby("category_id")}
+        return None
+    series_of = {
+        (kind, key): group.set_index("bin")["count"]
+        for (kind, key), group in counts.groupby(["kind", "key"], sort=False)
+    }
     records, count_rows = [], []
-    dated_share = dated.groupby("theme_id")["time"].size()
     for kind, key in keys:
-        group = (theme_groups if kind == "theme" else cat_groups).get(key)
+        found = series_of.get((kind, key))
         series = (
-            group.groupby("bin").size().reindex(all_bins, fill_value=0)
-            if group is not None
+            found.groupby(level=0).sum().reindex(all_bins, fill_value=0)
+            if found is not None
             else pd.Series(0, index=all_bins)
         )
         count_rows += [(kind, key, b, int(c)) for b, c in series.items() if c]
@@ -241,7 +321,7 @@ def detect(
                 "growth": growth,
                 "p_value": p,
                 "cusum": cusum,
-                "total_dated": int(dated_share.get(key, 0)) if kind == "theme" else None,
+                "total_dated": int(dated_totals.get(key, 0)) if kind == "theme" else None,
             }
         )
     table = pd.DataFrame(records)
@@ -260,11 +340,7 @@ def detect(
     table["rise_score"] = np.where(table["rise"], np.minimum(1.0, table["cusum"] / (2 * config.cusum_h)), 0.0)
     share_recent = table["current_count"] / table["total_dated"].where(table["kind"] == "theme").replace(0, np.nan)
     matched_none = table["key"].map(lambda k: new_theme_ids is not None and k in new_theme_ids)
-    novelty_p = (
-        _novelty(frame, table, current_start, vectors, config)
-        if vectors is not None and config.novelty
-        else pd.Series(1.0, index=table.index)
-    )
+    novelty_p = novelty(table) if novelty is not None else pd.Series(1.0, index=table.index)
     table["novelty_q"] = benjamini_hochberg(novelty_p.to_numpy())
     novel = (table["novelty_q"] <= config.fdr) & (table["kind"] == "theme")
     table["new"] = (
@@ -279,9 +355,12 @@ def detect(
         ),
         0.0,
     )
+    theme_info = themes.set_index("theme_id") if len(themes) else pd.DataFrame()
     severity = (
         table.apply(
-            lambda r: theme_info.loc[r["key"], "severity"] if r["kind"] == "theme" else _node_severity(frame, r["key"]),
+            lambda r: (
+                theme_info.loc[r["key"], "severity"] if r["kind"] == "theme" else node_severity.get(r["key"], "none")
+            ),
             axis=1,
         )
         if len(table)
@@ -297,9 +376,7 @@ def detect(
     flags = table[list(DETECTORS)]
     table["significance"] = table[[f"{d}_score" for d in DETECTORS]].max(axis=1)
     table["alert"] = flags.any(axis=1)
-    counts = pd.DataFrame(count_rows, columns=["kind", "key", "bin", "count"])
-    alerts = _alerts(table[table["alert"]], frame, themes, severity_weights, window, query_col is not None)
-    return Trends(counts, table, alerts, window, [])
+    return table, pd.DataFrame(count_rows, columns=["kind", "key", "bin", "count"])
 
 
 def _novelty(
@@ -334,11 +411,6 @@ def _novelty(
     return out
 
 
-def _node_severity(frame: pd.DataFrame, node: str) -> str:
-    values = frame.loc[frame["category_id"] == node, "severity"]
-    return str(values.iloc[0]) if len(values) else "none"
-
-
 def alert_id(kind: str, key: Any) -> str:
     return hashlib.sha1(f"{kind}:{key}".encode()).hexdigest()[:12]
 
@@ -352,7 +424,7 @@ def _alerts(
     with_queries: bool,
 ) -> pd.DataFrame:
     info = themes.set_index("theme_id") if len(themes) else pd.DataFrame()
-    current = frame[frame["bin"] >= pd.Timestamp(window["current"][0])]
+    current = frame  # the current window's rows (at least those of the flagged keys), in input order
     out = []
     for _, r in flagged.iterrows():
         kind, key = r["kind"], r["key"]
