@@ -146,6 +146,12 @@ class PrototypeClassifier:
         self.calibration_: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ fitting
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable once fitted (a Spark broadcast): scoring needs the prototypes, not the embedder."""
+        state = dict(self.__dict__)
+        state["embedder"] = None
+        return state
+
     def _prototypes(self) -> _Prototypes:
         texts: list[str] = []
         owner: list[int] = []

@@ -14,7 +14,7 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,24 @@ from pipeline.config import CleanConfig
 from pipeline.errors import where
 from pipeline.schemas import INGESTED, require
 
-__all__ = ["PLACEHOLDERS", "canonical_key", "clean", "normalize_text", "redact_pii"]
+__all__ = [
+    "PLACEHOLDERS",
+    "analyse_texts",
+    "canonical_key",
+    "capitalized_words",
+    "clean",
+    "common_capitalized",
+    "common_words",
+    "detect_languages",
+    "finish_text",
+    "late_exclusion",
+    "normalize_text",
+    "person_names",
+    "prepare_text",
+    "public_names",
+    "redact_pii",
+    "uses_common_words",
+]
 
 log = logging.getLogger(__name__)
 
@@ -164,20 +181,14 @@ def clean(rows: pd.DataFrame, config: CleanConfig | None = None, *, nlp: Any = N
     # 1. Cheap per-row normalization and regex redaction.
     texts = out["text"].tolist()
     for i in np.flatnonzero(~excluded):
-        text = texts[i]
-        if len(text) > config.max_chars:
+        clean_text[i], truncated[i] = prepare_text(texts[i], config)
+        if truncated[i]:
             log.warning(
                 "%s: text of %d characters truncated to clean.max_chars=%d.",
                 where(out.at[i, "source_file"], int(out.at[i, "source_row"]), "text"),
-                len(text),
+                len(texts[i]),
                 config.max_chars,
             )
-            text = text[: config.max_chars]
-            truncated[i] = True
-        text = normalize_text(text)
-        if config.redact_pii:
-            text = redact_pii(text)
-        clean_text[i] = text
 
     # 2. spaCy once per distinct text: names redacted, lemmas and phrases for keywords.
     distinct: dict[str, int] = {}
@@ -188,19 +199,17 @@ def clean(rows: pd.DataFrame, config: CleanConfig | None = None, *, nlp: Any = N
     lemmas = [""] * n
     phrases: list[list[str]] = [[] for _ in range(n)]
     language: list[str | None] = [None] * n
-    languages = _languages([a[0] for a in analysed]) if config.detect_language else [None] * len(analysed)
+    languages = detect_languages([a[0] for a in analysed]) if config.detect_language else [None] * len(analysed)
     for i in np.flatnonzero(~excluded):
         k = distinct[clean_text[i]]  # type: ignore[index]
         clean_text[i], lemmas[i], phrases[i] = analysed[k]
         language[i] = languages[k]
 
     # 3. Rows with no words left, and languages not asked for, are excluded.
-    keep_languages = set(config.languages) if config.languages else None
     for i in np.flatnonzero(~excluded):
-        if _letters(clean_text[i] or "") < config.min_letters:
-            excluded[i], reasons[i] = True, "no_letters"
-        elif keep_languages is not None and language[i] not in keep_languages:
-            excluded[i], reasons[i] = True, "language"
+        reason = late_exclusion(clean_text[i], language[i], config)
+        if reason is not None:
+            excluded[i], reasons[i] = True, reason
 
     # 4. Near-duplicates share a canonical key; the first row of each key is embedded for all.
     dup_key: list[str | None] = [None] * n
@@ -227,6 +236,24 @@ def clean(rows: pd.DataFrame, config: CleanConfig | None = None, *, nlp: Any = N
     return out
 
 
+def prepare_text(text: str, config: CleanConfig) -> tuple[str, bool]:
+    """Per-row normalization before spaCy: truncation, Unicode/whitespace clean-up, regex PII redaction.
+
+    Returns the text and whether it was truncated."""
+    truncated = len(text) > config.max_chars
+    text = normalize_text(text[: config.max_chars])
+    return (redact_pii(text) if config.redact_pii else text), truncated
+
+
+def late_exclusion(clean_text: str | None, language: str | None, config: CleanConfig) -> str | None:
+    """Why a row is excluded after cleaning (no letters left, a language not asked for), or None."""
+    if _letters(clean_text or "") < config.min_letters:
+        return "no_letters"
+    if config.languages and language not in set(config.languages):
+        return "language"
+    return None
+
+
 def _letters(text: str) -> int:
     return len(_LETTER.findall(_strip_placeholders(text)))
 
@@ -237,15 +264,28 @@ def _strip_placeholders(text: str) -> str:
     return text
 
 
-def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str, str, list[str]]]:
-    """(clean text with names redacted, lemmas, phrases) for each distinct text."""
-    if not texts:
-        return []
+Spans: TypeAlias = "list[tuple[int, int, str]]"
+
+
+def uses_common_words(config: CleanConfig, nlp: Any) -> bool:
+    """Whether name redaction reads the corpus's common capitalized words (the fast mode's NER windows)."""
+    return nlp is None and config.mode == "fast" and config.redact_pii and config.redact_names
+
+
+def analyse_texts(
+    texts: list[str], config: CleanConfig, nlp: Any, common: frozenset[str]
+) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
+    """The spaCy work per distinct text: (lemmas, phrases) and the PERSON spans found.
+
+    Depends on nothing but the texts and ``common`` (see :func:`common_capitalized`), so any engine
+    can run it on any split of the distinct texts.
+    """
     redact = config.redact_pii and config.redact_names
     show = len(texts) >= 2000 and log.isEnabledFor(logging.INFO)
     terms: list[tuple[str, list[str]]] = [("", [])] * len(texts)
-    common: frozenset[str] = frozenset()
-    persons: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+    persons: list[Spans] = [[] for _ in texts]
+    if not texts:
+        return terms, persons
     if nlp is None and config.mode == "fast":
         from models.nlp import load_lemmatizer, load_ner
 
@@ -258,7 +298,6 @@ def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str,
             # finds; in feedback that is about a quarter of the texts, so NER runs on those only.
             # Within those, it reads only the words around capitalized ones that are not common (see
             # _name_windows); a common one is a product or brand, kept like a public name below.
-            common = _common_capitalized(texts)
             jobs = (
                 (texts[i][a:b], (i, a))
                 for i, t in enumerate(texts)
@@ -278,20 +317,45 @@ def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str,
             terms[i] = _terms(doc, use_parser=config.use_parser)
             if redact:
                 persons[i] = [(e.start_char, e.end_char, e.text) for e in _person_spans(doc)]
-    # A "name" the small NER model finds in many distinct reports is a product, brand or public
-    # figure ("Evernote", "Netflix"), not a private individual: it stays, as it carries the theme.
-    counts = Counter(name.casefold() for spans in persons for _, _, name in set(spans))
-    public = {name for name, c in counts.items() if c >= _public_count(len(texts))}
-    public |= {name for name in counts if common and set(name.split()) <= common}
-    results: list[tuple[str, str, list[str]]] = []
-    for i, text in enumerate(texts):
-        redacted = _splice_persons(text, persons[i], public) if persons[i] else text
-        # The small model tags some short commands as names ("Cancel Transaction"); a text that
-        # would lose most of its letters to [PERSON] is far likelier one of those than a name.
-        if redacted is not text and _letters(redacted) < 0.5 * _letters(text):
-            redacted = text
-        results.append((redacted, *terms[i]))
-    return results
+    return terms, persons
+
+
+def person_names(spans: Spans) -> set[str]:
+    """The casefolded names in one text's spans (each counted once per text)."""
+    return {name.casefold() for _, _, name in set(spans)}
+
+
+def public_names(name_counts: Counter[str] | dict[str, int], n_texts: int, common: frozenset[str]) -> set[str]:
+    """Names public enough to keep: found in many distinct texts, or made only of common words.
+
+    A "name" the small NER model finds in many distinct reports is a product, brand or public figure
+    ("Evernote", "Netflix"), not a private individual: it stays, as it carries the theme.
+    ``name_counts``: in how many distinct texts each casefolded name was found.
+    """
+    public = {name for name, c in name_counts.items() if c >= _public_count(n_texts)}
+    public |= {name for name in name_counts if common and set(name.split()) <= common}
+    return public
+
+
+def finish_text(text: str, spans: Spans, public: set[str]) -> str:
+    """The text with its private names replaced by [PERSON]."""
+    redacted = _splice_persons(text, spans, public) if spans else text
+    # The small model tags some short commands as names ("Cancel Transaction"); a text that
+    # would lose most of its letters to [PERSON] is far likelier one of those than a name.
+    if redacted is not text and _letters(redacted) < 0.5 * _letters(text):
+        return text
+    return redacted
+
+
+def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str, str, list[str]]]:
+    """(clean text with names redacted, lemmas, phrases) for each distinct text."""
+    if not texts:
+        return []
+    common = common_capitalized(texts) if uses_common_words(config, nlp) else frozenset()
+    terms, persons = analyse_texts(texts, config, nlp, common)
+    counts = Counter(name for spans in persons for name in person_names(spans))
+    public = public_names(counts, len(texts), common)
+    return [(finish_text(text, persons[i], public), *terms[i]) for i, text in enumerate(texts)]
 
 
 def _has_name_hint(text: str) -> bool:
@@ -304,15 +368,24 @@ def _public_count(n_texts: int) -> int:
     return max(3, n_texts // 1000)
 
 
-def _common_capitalized(texts: list[str]) -> frozenset[str]:
+def capitalized_words(text: str) -> set[str]:
+    """The casefolded words written capitalized in ``text`` (each once)."""
+    return {m.group().casefold() for m in _CAPITALIZED.finditer(text)}
+
+
+def common_words(word_counts: Counter[str] | dict[str, int], n_texts: int) -> frozenset[str]:
+    """Words capitalized in at least ``_public_count(n_texts)`` distinct texts (counts from any engine)."""
+    least = _public_count(n_texts)
+    return frozenset(word for word, c in word_counts.items() if c >= least)
+
+
+def common_capitalized(texts: list[str]) -> frozenset[str]:
     """Casefolded words written capitalized in at least ``_public_count`` of the distinct texts.
 
     They are what the public-name rule would keep anyway ("Netflix", "Kindle", "App"): on the 10,000 app
     reviews, 250 such words, and skipping them leaves NER a third of the characters to read.
     """
-    counts = Counter(word for text in texts for word in {m.group().casefold() for m in _CAPITALIZED.finditer(text)})
-    least = _public_count(len(texts))
-    return frozenset(word for word, c in counts.items() if c >= least)
+    return common_words(Counter(word for text in texts for word in capitalized_words(text)), len(texts))
 
 
 def _name_windows(text: str, common: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
@@ -364,7 +437,7 @@ def _splice_persons(text: str, spans: list[tuple[int, int, str]], public: set[st
     return _DUPLICATE_PLACEHOLDER.sub(r"\1", "".join(parts))
 
 
-def _languages(texts: list[str]) -> list[str | None]:
+def detect_languages(texts: list[str]) -> list[str | None]:
     import py3langid
 
     out: list[str | None] = []

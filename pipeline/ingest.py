@@ -518,8 +518,19 @@ def _id_str(value: object) -> str:
     return str(value).strip()
 
 
-def _finish(frames: list[pd.DataFrame], meta: list[str], warnings: _Warnings) -> pd.DataFrame:
+def _finish(
+    frames: list[pd.DataFrame], meta: list[str], warnings: _Warnings, *, dedupe_ids: bool = True
+) -> pd.DataFrame:
     rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if not dedupe_ids:  # the caller sees all rows at once and resolves duplicates itself (Spark engine)
+        rows["exclusion_reason"] = pd.Series(
+            [None if _is_missing(r) else r for r in rows["exclusion_reason"].tolist()], dtype=object
+        )
+        rows["source_row"] = rows["source_row"].astype("int64")
+        for col in meta:
+            if rows[col].dtype == object:
+                rows[col] = rows[col].map(lambda v: None if _is_missing(v) else str(v)).astype(object)
+        return rows[[*INGESTED, *meta, _GENERATED]]
     # Duplicate ids: the first row keeps the id; later ones get a unique suffix and, when the id
     # was read from the file, are excluded. Generated ids ('<file name>:<row>') only collide when
     # two files share a name, which says nothing about the rows.
@@ -584,13 +595,26 @@ def ingest(paths: Sequence[str | Path], config: IngestConfig | None = None) -> I
     return Ingested(rows=rows, files=files, warnings=warnings.lines, meta_columns=meta)
 
 
-def ingest_frame(frame: pd.DataFrame, config: IngestConfig | None = None, *, name: str = "<dataframe>") -> Ingested:
-    """Ingest an in-memory DataFrame (notebook use) with the same rules as a file."""
+def ingest_frame(
+    frame: pd.DataFrame,
+    config: IngestConfig | None = None,
+    *,
+    name: str = "<dataframe>",
+    source_rows: list[int] | None = None,
+    dedupe_ids: bool = True,
+) -> Ingested:
+    """Ingest an in-memory DataFrame (notebook use) with the same rules as a file.
+
+    ``source_rows``: where each record sits in its file (default 1..n). With ``dedupe_ids=False``
+    repeated ids are left alone and the ``_id_generated`` flag column is kept, for an engine that sees
+    the rows in pieces and resolves duplicates over all of them.
+    """
     config = config or IngestConfig()
     warnings = _Warnings()
-    raw = _Raw(frame.reset_index(drop=True).astype(object), list(range(1, len(frame) + 1)), [])
+    rows_at = source_rows if source_rows is not None else list(range(1, len(frame) + 1))
+    raw = _Raw(frame.reset_index(drop=True).astype(object), rows_at, [])
     mapped, meta = _map_file(Path(name), raw, config, warnings)
-    rows = _finish([mapped], meta, warnings)
+    rows = _finish([mapped], meta, warnings, dedupe_ids=dedupe_ids)
     warnings.summarize()
     return Ingested(
         rows=rows,

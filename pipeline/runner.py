@@ -199,6 +199,25 @@ def _feedback_table(
     return out[[*FEEDBACK, *meta_columns]]
 
 
+def fit_classifier(taxonomy: Taxonomy, embedder: Any, config: RunConfig) -> PrototypeClassifier:
+    """The taxonomy's prototype classifier, with the configured extra examples, fitted with the run's embedder."""
+    examples = load_examples(config.classify.examples_file, taxonomy) if config.classify.examples_file else None
+    return PrototypeClassifier(
+        taxonomy,
+        embedder,
+        extra_examples=examples,
+        lexicon_boost=config.classify.lexicon_boost,
+        recall_weight=config.classify.recall_weight,
+    ).fit()
+
+
+def theme_keyword_vectors(themes: pd.DataFrame, embedder: Any, config: RunConfig) -> np.ndarray | None:
+    """One embedding of each theme's keywords (for the keywords' share of the theme's label)."""
+    if not len(themes) or config.classify.keyword_weight <= 0:
+        return None
+    return np.asarray(embedder.encode([", ".join(map(str, kw)) for kw in themes["keywords"]]))
+
+
 def _classify(
     rows: pd.DataFrame,
     group_vectors: np.ndarray,
@@ -213,17 +232,8 @@ def _classify(
     """Fit the taxonomy prototypes with the run's embedder and label the rows and themes."""
     if taxonomy is None or len(rows) == 0:
         return unclassified(len(rows), themes)
-    examples = load_examples(config.classify.examples_file, taxonomy) if config.classify.examples_file else None
-    classifier = PrototypeClassifier(
-        taxonomy,
-        embedder,
-        extra_examples=examples,
-        lexicon_boost=config.classify.lexicon_boost,
-        recall_weight=config.classify.recall_weight,
-    ).fit()
-    keyword_vectors = None
-    if len(themes) and config.classify.keyword_weight > 0:
-        keyword_vectors = embedder.encode([", ".join(map(str, kw)) for kw in themes["keywords"]])
+    classifier = fit_classifier(taxonomy, embedder, config)
+    keyword_vectors = theme_keyword_vectors(themes, embedder, config)
     return classify(
         rows,
         group_vectors,
@@ -366,103 +376,109 @@ def _novelty_vectors(
     return row_vectors if row_vectors is not None else np.asarray(group_vectors[row_group])
 
 
-@dataclass
-class SampleFit:
-    """The sample the themes are fitted on, and its reduction."""
-
-    groups: np.ndarray  # distinct-text groups in the sample (sorted)
-    vectors: np.ndarray  # (len(groups), dim), in RAM
-    rows: np.ndarray  # (n_clustered_rows,) bool: the row's text is in the sample
-    row_group: np.ndarray  # sample-local group of each sampled row
-    weights: np.ndarray  # rows behind each sampled text
-    reduced: Reduced
-
-
-def _time_strata(times: pd.Series, row_group: np.ndarray, n_groups: int, bin_width: str) -> np.ndarray | None:
-    """Each text's stratum for sampling: the time bin of its first row (undated texts: one stratum)."""
-    if times.isna().all():
+def time_strata(group_times: pd.Series, bin_width: str) -> np.ndarray | None:
+    """Each distinct text's sampling stratum: the time bin of its first row (undated texts: one stratum)."""
+    if group_times.isna().all():
         return None
-    first = np.full(n_groups, -1, np.int64)
-    first[row_group[::-1]] = np.arange(len(row_group))[::-1]
-    stamps = pd.to_datetime(times.to_numpy()[first], utc=True)
-    bins = pd.Series(stamps).dt.floor(pd.Timedelta(bin_width))
+    bins = pd.Series(pd.to_datetime(group_times.to_numpy(), utc=True)).dt.floor(pd.Timedelta(bin_width))
     return pd.factorize(bins, use_na_sentinel=False)[0]
 
 
-def _sample_and_reduce(
-    vectors: np.ndarray, row_group: np.ndarray, times: pd.Series, config: RunConfig, reducer: Any
-) -> SampleFit:
-    n_groups = len(vectors)
-    size = int(config.scale.sample_size or n_groups)
-    weights = np.bincount(row_group, minlength=n_groups).astype(np.int64)
+def sample_texts(weights: np.ndarray, group_times: pd.Series, config: RunConfig) -> np.ndarray:
+    """The distinct texts (group indices, sorted) the themes are fitted on: all of them up to
+    ``scale.sample_size``, else a sample stratified by time bin that keeps floods of repeated texts."""
+    n_groups = len(weights)
+    size = min(int(config.scale.sample_size or n_groups), n_groups)
+    if size >= n_groups:
+        return np.arange(n_groups)
     sample_volume = int(weights.sum() * size / n_groups)
     keep = config.cluster.min_cluster_size or default_min_cluster_size(sample_volume)
-    strata = _time_strata(times, row_group, n_groups, config.trends.bin)
-    groups = sample_groups(weights, size, seed=config.seed, strata=strata, keep_weight=keep)
-    local = np.full(n_groups, -1, np.int64)
-    local[groups] = np.arange(len(groups))
-    fit_vectors = np.asarray(vectors[groups], np.float32)
-    rows = local[row_group] >= 0
-    log.info("Fitting themes on a sample of %d of %d distinct texts", len(groups), n_groups)
-    reduced = reduce(fit_vectors, config.reduce, seed=config.seed, reducer=reducer)
-    return SampleFit(groups, fit_vectors, rows, local[row_group[rows]], weights[groups], reduced)
+    strata = time_strata(group_times, config.trends.bin)
+    return sample_groups(weights, size, seed=config.seed, strata=strata, keep_weight=keep)
 
 
-def _cluster_sample_and_assign(
-    vectors: np.ndarray, row_group: np.ndarray, fit: SampleFit, config: RunConfig, clusterer: Any
-) -> tuple[Clustered, np.ndarray, ThemeModel]:
-    """Cluster the sample's texts, fit the theme model, assign the other texts in batches."""
-    n_groups = len(vectors)
-    fitted = cluster_texts(fit.reduced.cluster_space, fit.vectors, fit.row_group, config.cluster, clusterer=clusterer)
-    sample_labels = np.full(len(fit.groups), -1, np.int64)
-    sample_reassigned = np.full(len(fit.groups), -1, np.int64)
-    sample_labels[fit.row_group] = fitted.labels
-    sample_reassigned[fit.row_group] = fitted.reassigned
+@dataclass
+class FittedThemes:
+    """Themes fitted on the sample's distinct texts: their labels and the model that assigns the others."""
+
+    labels: np.ndarray  # per sample text
+    reassigned: np.ndarray  # per sample text
+    model: ThemeModel
+    params: dict[str, Any]
+    note: str | None
+
+
+def fit_themes(
+    reduced: Reduced, vectors: np.ndarray, row_group: np.ndarray, config: RunConfig, *, clusterer: Any = None
+) -> FittedThemes:
+    """Cluster the sample's texts (``vectors``, reduced; ``row_group``: the text of each sampled row)."""
+    fitted = cluster_texts(reduced.cluster_space, vectors, row_group, config.cluster, clusterer=clusterer)
+    labels = np.full(len(vectors), -1, np.int64)
+    reassigned = np.full(len(vectors), -1, np.int64)
+    labels[row_group] = fitted.labels
+    reassigned[row_group] = fitted.reassigned
     model = fit_theme_model(
-        fit.vectors,
-        sample_labels,
-        fit.weights,
-        fit.reduced.map_2d,
+        vectors,
+        labels,
+        np.bincount(row_group, minlength=len(vectors)),
+        reduced.map_2d,
         threshold=config.scale.assign_threshold,
         member_quantile=config.scale.assign_member_quantile,
         reassign_threshold=config.cluster.reassign_threshold,
         seed=config.seed,
     )
+    return FittedThemes(labels, reassigned, model, dict(fitted.params), fitted.note)
+
+
+def sampled_params(
+    fitted: FittedThemes, *, fitted_texts: int, fitted_rows: int, assigned_texts: int, assigned_rows: int,
+    assigned_themed: int, n_rows: int,
+) -> dict[str, Any]:  # fmt: skip
+    """The manifest's ``cluster`` entry of a run fitted on a sample."""
+    return {
+        **fitted.params,
+        "n_rows": n_rows,
+        "fitted_on": {"texts": fitted_texts, "rows": fitted_rows},
+        "assigned": {
+            "texts": assigned_texts,
+            "rows": assigned_rows,
+            "to_themes": assigned_themed,
+            "method": "nearest theme centroid above a per-theme floor",
+            **fitted.model.params,
+        },
+    }
+
+
+def _first_rows(row_group: np.ndarray, n_groups: int) -> np.ndarray:
+    first = np.full(n_groups, -1, np.int64)
+    first[row_group[::-1]] = np.arange(len(row_group))[::-1]
+    return first
+
+
+def _assign_rest(
+    vectors: np.ndarray, groups: np.ndarray, reduced: Reduced, fitted: FittedThemes, batch: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Local engine: labels, reassigned labels and map positions of every text, the sample's from the fit
+    and the others assigned in batches (memory stays flat)."""
+    n_groups = len(vectors)
     group_labels = np.full(n_groups, -1, np.int64)
     group_reassigned = np.full(n_groups, -1, np.int64)
     group_xy = np.full((n_groups, 2), np.nan, np.float32)
-    group_labels[fit.groups] = sample_labels
-    group_reassigned[fit.groups] = sample_reassigned
-    group_xy[fit.groups] = fit.reduced.map_2d
-    rest = np.setdiff1d(np.arange(n_groups), fit.groups)
-    batch = config.scale.batch_size
+    group_labels[groups] = fitted.labels
+    group_reassigned[groups] = fitted.reassigned
+    group_xy[groups] = reduced.map_2d
+    rest = np.setdiff1d(np.arange(n_groups), groups)
     for start in range(0, len(rest), batch):
         todo = rest[start : start + batch]
-        done = assign_texts(np.asarray(vectors[todo], np.float32), model, batch_size=batch)
+        done = assign_texts(np.asarray(vectors[todo], np.float32), fitted.model, batch_size=batch)
         group_labels[todo] = done.labels
         group_reassigned[todo] = done.reassigned
         group_xy[todo] = done.xy
-    labels = group_labels[row_group]
-    params = {
-        **fitted.params,
-        "n_rows": len(row_group),
-        "fitted_on": {"texts": len(fit.groups), "rows": int(fit.rows.sum())},
-        "assigned": {
-            "texts": len(rest),
-            "rows": int((~fit.rows).sum()),
-            "to_themes": int(((labels >= 0) & ~fit.rows).sum()),
-            "method": "nearest theme centroid above a per-theme floor",
-            **model.params,
-        },
-    }
-    log.info("Assigned %d texts to %d themes fitted on %d", len(rest), len(model.theme_ids), len(fit.groups))
-    clustered = Clustered(
-        labels, group_reassigned[row_group], np.where(labels >= 0, 1.0, 0.0), params, note=fitted.note
-    )
-    return clustered, group_xy, model
+    log.info("Assigned %d texts to %d themes fitted on %d", len(rest), len(fitted.model.theme_ids), len(groups))
+    return group_labels, group_reassigned, group_xy
 
 
-def _sizes_over_all_rows(themes: pd.DataFrame, labels: np.ndarray, row_group: np.ndarray) -> pd.DataFrame:
+def sizes_over_all_rows(themes: pd.DataFrame, labels: np.ndarray, row_group: np.ndarray) -> pd.DataFrame:
     """Theme sizes count every row, not just the sample that described the theme."""
     if themes.empty:
         return themes
@@ -553,28 +569,52 @@ def run(
         # Large export: reduce, cluster and represent a sample, then assign every other text.
         row_vectors = None
         with stage("reduce", timings):
-            fit = _sample_and_reduce(embedded.vectors, row_group, clustered_rows["time"], config, reducer)
+            weights = np.bincount(row_group, minlength=n_groups)
+            group_times = clustered_rows["time"].iloc[_first_rows(row_group, n_groups)]
+            groups = sample_texts(weights, group_times, config)
+            log.info("Fitting themes on a sample of %d of %d distinct texts", len(groups), n_groups)
+            local = np.full(n_groups, -1, np.int64)
+            local[groups] = np.arange(len(groups))
+            in_sample = local[row_group] >= 0
+            sample_vectors = np.asarray(embedded.vectors[groups], np.float32)
+            reduced = reduce(sample_vectors, config.reduce, seed=config.seed, reducer=reducer)
         with stage("cluster", timings):
-            clustered, group_xy, _ = _cluster_sample_and_assign(embedded.vectors, row_group, fit, config, clusterer)
+            fitted = fit_themes(reduced, sample_vectors, local[row_group[in_sample]], config, clusterer=clusterer)
+            group_labels, group_reassigned, group_xy = _assign_rest(
+                embedded.vectors, groups, reduced, fitted, config.scale.batch_size
+            )
+            labels = group_labels[row_group]
+            params = sampled_params(
+                fitted,
+                fitted_texts=len(groups),
+                fitted_rows=int(in_sample.sum()),
+                assigned_texts=n_groups - len(groups),
+                assigned_rows=int((~in_sample).sum()),
+                assigned_themed=int(((labels >= 0) & ~in_sample).sum()),
+                n_rows=len(row_group),
+            )
+            clustered = Clustered(
+                labels, group_reassigned[row_group], np.where(labels >= 0, 1.0, 0.0), params, note=fitted.note
+            )
             if clustered.note:
                 notes.append(clustered.note)
             notes.append(
-                f"{n_groups:,} distinct texts: themes were fitted on a stratified sample of {len(fit.groups):,} "
+                f"{n_groups:,} distinct texts: themes were fitted on a stratified sample of {len(groups):,} "
                 f"(scale.sample_size) and the other texts assigned to the nearest theme (feedback column 'assigned')"
             )
         new_theme_ids: set[int] | None = None
         with stage("represent", timings):
             themes = represent(
-                clustered_rows.loc[fit.rows].reset_index(drop=True),
-                clustered.labels[fit.rows],
-                fit.vectors[fit.row_group],
+                clustered_rows.loc[in_sample].reset_index(drop=True),
+                clustered.labels[in_sample],
+                sample_vectors[local[row_group[in_sample]]],
                 config.represent,
                 embedder=cached,
             )
-            themes = _sizes_over_all_rows(themes, clustered.labels, row_group)
+            themes = sizes_over_all_rows(themes, clustered.labels, row_group)
         coords = group_xy[row_group]
-        assigned_rows = ~fit.rows
-        reduce_params: dict[str, Any] | None = {**fit.reduced.params, "fitted_on_sample": len(fit.groups)}
+        assigned_rows = ~in_sample
+        reduce_params: dict[str, Any] | None = {**reduced.params, "fitted_on_sample": len(groups)}
     else:
         row_vectors = embedded.row_vectors()
         with stage("reduce", timings):

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from pipeline.clean import _common_capitalized, _has_name_hint, _name_windows, clean
+from pipeline.clean import _has_name_hint, _name_windows, clean, common_capitalized
 from pipeline.config import CleanConfig
 from pipeline.ingest import ingest_frame
 
@@ -35,9 +35,9 @@ def test_name_windows_cover_each_capitalized_word_with_context_and_merge_overlap
     assert _name_windows("The app and I") == []  # stopwords are no names
 
 
-def test_common_capitalized_words_are_no_anchors_for_name_windows():
+def testcommon_capitalized_words_are_no_anchors_for_name_windows():
     texts = [f"my Kindle crashed {i} times" for i in range(3)] + ["a kindle note from Anna"]
-    common = _common_capitalized(texts)
+    common = common_capitalized(texts)
     assert common == {"kindle"}  # in 3 of 4 texts (at least 3, and 0.1%)
     assert _name_windows(texts[0], common) == []
     assert _name_windows("my Kindle from Anna", common) == [(0, len("my Kindle from Anna"))]
