@@ -51,7 +51,13 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 @app.command("run")
 def run_command(
-    files: Annotated[list[Path], typer.Argument(help="Feedback exports: .csv .tsv .jsonl .json .parquet .xlsx")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Feedback exports: .csv .tsv .jsonl .json .parquet .xlsx (with --engine spark: also "
+            "folders of them, or a table name)"
+        ),
+    ],
     config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Parent directory of run folders.")] = None,
     run_id: Annotated[str | None, typer.Option(help="Name of the run folder (default: time + hash).")] = None,
@@ -78,6 +84,10 @@ def run_command(
     nli_model: Annotated[
         str | None, typer.Option(help="NLI model (directory or Hugging Face id) to re-score the taxonomy shortlist.")
     ] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="'local' (default: this process) or 'spark' (pyspark; see docs/spark.md).")
+    ] = None,
+    master: Annotated[str | None, typer.Option(help="Spark master URL with --engine spark (default local[*]).")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default 42).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the embedding cache.")] = False,
     cache_dir: Annotated[Path | None, typer.Option(help="Embedding cache directory.")] = None,
@@ -107,6 +117,8 @@ def run_command(
             "classify.taxonomy": str(taxonomy) if taxonomy else None,
             "classify.nli_model": nli_model,
             "trends.baseline": str(baseline) if baseline else None,
+            "scale.engine": engine,
+            "scale.spark_master": master,
             "seed": seed,
             "output.out_dir": str(out) if out else None,
             "output.run_id": run_id,

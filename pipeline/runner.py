@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -501,16 +502,31 @@ def run(
     nlp: Any = None,
     write: bool = True,
     show_progress: bool = False,
+    spark: Any = None,
 ) -> RunResult:
     """Run the whole pipeline on files (or a DataFrame) and return the tables.
 
     ``config`` or ``config_file`` + ``overrides`` (dotted keys, e.g. ``{"cluster.min_cluster_size": 20}``)
     set the parameters. With ``write=True`` the artifacts go to ``<output.out_dir>/<run_id>/``.
+    With ``scale.engine = "spark"`` (or a SparkSession passed as ``spark``) the job runs on Spark; the
+    inputs are then paths or table names.
     """
     if config is None:
         config = load_config(config_file, overrides)
     elif overrides:
         config = config.with_overrides(overrides)
+    if spark is not None or config.scale.engine == "spark":
+        if isinstance(inputs, pd.DataFrame):
+            from pipeline.errors import ConfigError
+
+            raise ConfigError("The spark engine reads files or tables: pass paths or a table name, not a DataFrame.")
+        if embedder is not None or nlp is not None:
+            from pipeline.errors import ConfigError
+
+            raise ConfigError("The spark engine loads its models on the executors from the config: pass no objects.")
+        from pipeline.engines.spark import run_spark
+
+        return run_spark(inputs, config, spark=spark, write=write, reducer=reducer, clusterer=clusterer)
     timings: dict[str, dict[str, Any]] = {}
     notes: list[str] = []
     # The taxonomy and a configured NLI model are loaded first: a bad file or model fails in seconds,
@@ -745,12 +761,25 @@ def run(
 
 
 def _write(
-    result: RunResult, config: RunConfig, run_id: str, timings: dict[str, dict[str, Any]], notes: list[str]
+    result: RunResult,
+    config: RunConfig,
+    run_id: str,
+    timings: dict[str, dict[str, Any]],
+    notes: list[str],
+    *,
+    feedback_file: Path | None = None,
 ) -> Path:
+    """Write every artifact into a fresh run folder and publish it at once.
+
+    ``feedback_file``: a finished feedback.parquet to move in (the Spark engine writes it part by part).
+    """
     store = RunStore(config.output.out_dir, run_id, force=config.output.force)
     try:
         with stage("report", timings):
-            write_parquet(result.feedback, store.path("feedback.parquet"))
+            if feedback_file is not None:
+                shutil.move(str(feedback_file), store.path("feedback.parquet"))
+            else:
+                write_parquet(result.feedback, store.path("feedback.parquet"))
             write_parquet(result.themes, store.path("themes.parquet"))
             write_csv(result.themes.drop(columns=["centroid"]), store.path("themes.csv"))
             write_parquet(result.categories, store.path("categories.parquet"))
