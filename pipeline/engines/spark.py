@@ -689,7 +689,7 @@ def run_spark(
 
         run_id = config.output.run_id or runner._run_id(files, config)
         feedback_file = scratch.dir / "feedback.parquet"
-        with stage("report", timings):
+        with stage("feedback", timings):  # feedback.parquet, before the other tables (report)
             feedback_columns = [*FEEDBACK, *meta_columns]
             _write_feedback(rows, feedback_columns, meta_columns, feedback_file, scratch)
             feedback = pd.read_parquet(feedback_file)
