@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import FAST_OVERRIDES, REPO
+
 from pipeline import run
 from pipeline.errors import ConfigError, InputError
 
@@ -145,7 +145,10 @@ def test_a_schema_without_the_text_column_names_the_columns(spark: Any, tmp_path
 
 def test_an_unreachable_master_fails_fast_with_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"Spark master 'spark://127\.0\.0\.1:9' cannot be reached"):
-        run(REPLAY, overrides=_overrides(tmp_path, **{"scale.engine": "spark", "scale.spark_master": "spark://127.0.0.1:9"}))
+        run(
+            REPLAY,
+            overrides=_overrides(tmp_path, **{"scale.engine": "spark", "scale.spark_master": "spark://127.0.0.1:9"}),
+        )
 
 
 def test_the_cli_reports_spark_problems_without_a_java_stack_trace(tmp_path: Path) -> None:
