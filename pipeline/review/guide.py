@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from importlib import resources
 from typing import Any
 
 from jinja2 import Environment, select_autoescape
@@ -39,21 +40,11 @@ NEEDS_MET_GUIDE = {
     "highly": "Very helpful for most people searching this.",
     "fully": "Exactly what almost everyone searching this wanted (a clear, specific query and a complete answer).",
 }
-_CSS = (
-    "body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;color:#222}"
-    "h1{margin-top:0}h2{border-bottom:1px solid #ccc;padding-bottom:.2rem;margin-top:2rem}"
-    "section.node{border:1px solid #e2e2e2;border-radius:6px;padding:.6rem 1rem;margin:.8rem 0}"
-    "section.node h3{margin:.2rem 0}.id{color:#666;font-family:monospace;font-size:.9rem}"
-    ".sev{display:inline-block;border-radius:3px;padding:0 .4rem;font-size:.85rem;background:#eee}"
-    ".sev-critical{background:#8b0000;color:#fff}.sev-high{background:#e0452b;color:#fff}.sev-medium{background:#f4b400}"
-    ".sev-low{background:#cfe3f7}.not{background:#fff4f0;padding:.3rem .6rem;border-left:3px solid #e0452b}"
-    "dl.scale dt{font-weight:600}dl.scale dd{margin:0 0 .4rem 1rem}ul.examples li{margin:.15rem 0}"
-)
 _TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src '{{ style_hash }}'; base-uri 'none'; form-action 'none'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src {{ style_src }}; base-uri 'none'; form-action 'none'">
 <meta name="referrer" content="no-referrer"><title>Rater guide — {{ taxonomy.name }}</title>
-<style>{{ css }}</style></head><body>
+{% if css %}<style>{{ css }}</style>{% else %}<link rel="stylesheet" href="static/guide.css">{% endif %}</head><body>
 <h1>Rater guide</h1>
 <p>{{ taxonomy.name }} (<code>{{ taxonomy.id }}</code> version {{ taxonomy.version }}), {{ leaves|length }} categories.
 Each definition and example below is the text the classifier compares reports with: when you judge a label, you
@@ -84,8 +75,11 @@ apply the same standard the machine was given.</p>
 """
 
 
-def rater_guide_html(taxonomy: Taxonomy) -> str:
-    """The guide for ``taxonomy``: answer scales, then every leaf grouped by branch, most severe first."""
+def rater_guide_html(taxonomy: Taxonomy, *, inline: bool = True) -> str:
+    """The guide for ``taxonomy``: answer scales, then every leaf grouped by branch, most severe first.
+
+    ``inline``: one file that opens from disk (stylesheet inlined, allowed by hash); otherwise the
+    stylesheet is linked from ``static/`` (as ``insights serve`` answers it)."""
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     leaves = taxonomy.leaves
     rank = {s: i for i, s in enumerate(SEVERITIES)}
@@ -95,13 +89,14 @@ def rater_guide_html(taxonomy: Taxonomy) -> str:
         mine.sort(key=lambda n: rank.get(n.severity or "", len(rank)))
         if mine:
             branches.append((branch, mine))
-    style_hash = "sha256-" + base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
+    css = (resources.files("pipeline.browse") / "static" / "guide.css").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
     return env.from_string(_TEMPLATE).render(
         taxonomy=taxonomy,
         leaves=leaves,
         branches=branches,
-        css=Markup(_CSS),
-        style_hash=style_hash,
+        css=Markup(css) if inline else None,
+        style_src=f"'sha256-{digest}'" if inline else "'self'",
         theme_guide=THEME_GUIDE,
         severity_guide=SEVERITY_GUIDE,
         needs_met_guide=NEEDS_MET_GUIDE,

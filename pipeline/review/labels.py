@@ -109,7 +109,7 @@ def validate_answer(payload: Any, review_set: ReviewSet, leaves: set[str]) -> An
             return None
         if not isinstance(value, str) or value not in allowed:
             shown = sorted(allowed) if len(allowed) < 12 else f"one of {len(allowed)} taxonomy leaves or 'unmapped'"
-            raise ReviewInputError(f"{name!r} must be {shown}; got {str(value)[:60]!r}.")
+            raise ReviewInputError(f"{name!r} must be one of {shown}; got {str(value)[:60]!r}.")
         return value
 
     needs_met = choice("needs_met", NEEDS_MET)
