@@ -638,34 +638,34 @@ def review_loop_section(records: list[dict[str, Any]]) -> list[str]:
     """Held-out macro-F1 for each k (reviewed examples per node), per seed and mean, then the agreement checks."""
     recs = [r for r in records if r.get("metric") != RUN_INFO]
     first = recs[0]
-    per_k: dict[int, dict[str, Any]] = {}
+    per_k: dict[tuple[str, int], dict[str, Any]] = {}
     for r in recs:
         if r.get("k") is None:
             continue
-        got = per_k.setdefault(int(r["k"]), {"seeds": {}})
+        got = per_k.setdefault((str(r.get("choice") or ""), int(r["k"])), {"seeds": {}})
         if r["metric"] == "macro_f1":
             got["seeds"][r["seed"]] = r["value"]
         elif r["metric"] == "macro_f1_mean":
-            got.update(mean=r["value"], std=r.get("std"), examples=r.get("examples"))
+            got.update(mean=r["value"], std=r.get("std"), examples=r.get("examples"), corrections=r.get("corrections"))
     seeds = sorted({s for got in per_k.values() for s in got["seeds"]})
-    base = per_k.get(0, {}).get("mean")
     lines = [
         "## Review loop: held-out macro-F1 after k reviewed examples per node",
         "",
         f"- Latest: {first.get('date')} on {first.get('machine')}; `python -m benchmarks.review_loop`; "
         f"{first.get('dataset')}, {first.get('rows')} held-out rows; method: the module's docstring.",
         "",
-        "| k per node | examples added | " + " | ".join(f"seed {s}" for s in seeds) + " | mean | sd | vs k = 0 |",
-        "|---:|---:|" + "---:|" * len(seeds) + "---:|---:|---:|",
+        "| rows reviewed | k per node | examples added | of which corrections | "
+        + " | ".join(f"seed {s}" for s in seeds) + " | mean | sd | vs k = 0 |",
+        "|---|---:|---:|---:|" + "---:|" * len(seeds) + "---:|---:|---:|",
     ]
-    for k in sorted(per_k):
-        got = per_k[k]
-        mean = got.get("mean")
+    for choice, k in per_k:
+        got = per_k[(choice, k)]
+        mean, base = got.get("mean"), per_k.get((choice, 0), {}).get("mean")
         delta = f"{mean - base:+.3f}" if mean is not None and base is not None else ""
         cells = [f"{got['seeds'][s]:.3f}" if s in got["seeds"] else "" for s in seeds]
         lines.append(
-            f"| {k} | {got.get('examples', '')} | " + " | ".join(cells)
-            + f" | {fmt(mean) if mean is None else f'{mean:.3f}'} | {got.get('std') or 0:.3f} | {delta} |"
+            f"| {choice} | {k} | {got.get('examples', '')} | {got.get('corrections', '')} | " + " | ".join(cells)
+            + f" | {'' if mean is None else f'{mean:.3f}'} | {got.get('std') or 0:.3f} | {delta} |"
         )
     checks = [r for r in recs if r.get("config") == "agreement check"]
     if checks:

@@ -61,15 +61,24 @@ def gold_nodes(taxonomy: Any, hazards: np.ndarray) -> np.ndarray:
     return np.array([first[h] for h in hazards])
 
 
+#: How the k rows per node are chosen: the classifier's mistakes first (corrections), or at random.
+STRATEGIES = ("corrections first", "random rows")
+
+
 def corrections(
-    review_rows: np.ndarray, gold: np.ndarray, wrong: np.ndarray, k: int, rng: np.random.Generator
+    review_rows: np.ndarray,
+    gold: np.ndarray,
+    wrong: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    strategy: str = STRATEGIES[0],
 ) -> list[int]:
-    """k review-half rows per gold node: rows the classifier got wrong first, then rows it got right."""
+    """k review-half rows per gold node: the classifier's mistakes first (then rows it got right), or at random."""
     chosen: list[int] = []
     for node in sorted(set(gold[review_rows])):
         mine = review_rows[gold[review_rows] == node]
         mine = mine[rng.permutation(len(mine))]
-        ordered = np.concatenate([mine[wrong[mine]], mine[~wrong[mine]]])
+        ordered = np.concatenate([mine[wrong[mine]], mine[~wrong[mine]]]) if strategy == STRATEGIES[0] else mine
         chosen.extend(int(i) for i in ordered[:k])
     return chosen
 
@@ -188,17 +197,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     scores = base.scores(vectors, texts)
     predicted = np.array([n.id for n in base.leaves])[scores.argmax(axis=1)]
     wrong = predicted != gold
-    results: dict[int, list[tuple[int, float, int, int]]] = {0: [(s, held_out_f1(base), 0, 0) for s in args.seeds]}
-    log.info("k=0: held-out macro-F1 %.4f", results[0][0][1])
-    for k in KS[1:]:
-        results[k] = []
-        for seed in args.seeds:
-            rows = corrections(review_rows, gold, wrong, k, np.random.default_rng(seed))
-            examples = simulate_review(texts, gold, rows, leaves)
-            f1 = held_out_f1(fit(examples))
-            results[k].append((seed, f1, len(examples), int(wrong[rows].sum())))
-            log.info("k=%d seed %d: %d examples (%d corrections): held-out macro-F1 %.4f", k, seed, len(examples),
-                     int(wrong[rows].sum()), f1)  # fmt: skip
+    base_f1 = held_out_f1(base)
+    log.info("k=0: held-out macro-F1 %.4f", base_f1)
+    results: dict[tuple[str, int], list[tuple[int, float, int, int]]] = {}
+    for strategy in STRATEGIES:
+        results[(strategy, 0)] = [(s, base_f1, 0, 0) for s in args.seeds]
+        for k in KS[1:]:
+            results[(strategy, k)] = []
+            for seed in args.seeds:
+                rows = corrections(review_rows, gold, wrong, k, np.random.default_rng(seed), strategy)
+                examples = simulate_review(texts, gold, rows, leaves)
+                f1 = held_out_f1(fit(examples))
+                results[(strategy, k)].append((seed, f1, len(examples), int(wrong[rows].sum())))
+                log.info("%s, k=%d seed %d: %d examples (%d corrections): held-out macro-F1 %.4f", strategy, k, seed,
+                         len(examples), int(wrong[rows].sum()), f1)  # fmt: skip
     checks = agreement_checks(gold[review_rows])
     seconds = time.perf_counter() - started
 
@@ -215,7 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "notes": [
             f"Review half {len(review_rows)} prompts, held-out half {len(held_out)} (benchmarks.taxonomy's halves, "
             f"seed 0); simulated reviewers answer with the gold node through validate_answer, LabelStore and "
-            f"reviewed_examples; seeds {list(args.seeds)}; rows the k = 0 classifier gets wrong are taken first.",
+            f"reviewed_examples; seeds {list(args.seeds)}. 'corrections first': rows the k = 0 classifier gets "
+            "wrong are taken first; 'random rows': any rows of the node.",
             f"Agreement checks: Fleiss' kappa on {FLEISS_EXAMPLE[1]} (published {FLEISS_EXAMPLE[0]}); "
             f"Krippendorff's alpha on {KRIPPENDORFF_EXAMPLE[1]} (published {KRIPPENDORFF_EXAMPLE[0]}); Cohen's "
             "kappa of 3 simulated raters (10/20/30% label noise) against scikit-learn's cohen_kappa_score.",
@@ -223,22 +236,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         ],
     }
     records: list[dict[str, Any]] = []
-    for k, runs in results.items():
+    for (strategy, k), runs in results.items():
         for seed, f1, n_examples, n_corrections in runs:
             records.append({**common, "metric": "macro_f1", "value": round(f1, 4), "k": k, "seed": seed,
-                            "examples": n_examples, "corrections": n_corrections})  # fmt: skip
+                            "examples": n_examples, "corrections": n_corrections, "choice": strategy})  # fmt: skip
         values = [f1 for _, f1, _, _ in runs]
         records.append({**common, "metric": "macro_f1_mean", "value": round(float(np.mean(values)), 4), "k": k,
-                        "seed": "mean", "std": round(float(np.std(values)), 4),
-                        "examples": int(np.mean([r[2] for r in runs]))})  # fmt: skip
+                        "seed": "mean", "std": round(float(np.std(values)), 4), "choice": strategy,
+                        "examples": int(np.mean([r[2] for r in runs])),
+                        "corrections": int(np.mean([r[3] for r in runs]))})  # fmt: skip
     for metric, value in checks.items():
         records.append({**common, "rows": len(review_rows), "split": "review half", "metric": metric,
                         "value": round(value, 6), "k": None, "config": "agreement check"})  # fmt: skip
     merged = [r for r in load_records(args.out / "RESULTS.json") if r.get("section") != SECTION] + records
     json_path, md_path = write_results(args.out, merged)
-    for k, runs in results.items():
+    for (strategy, k), runs in results.items():
         values = [f1 for _, f1, _, _ in runs]
-        print(f"k={k:>2}: held-out macro-F1 {np.mean(values):.3f} (seeds: {', '.join(f'{v:.3f}' for v in values)})")
+        print(f"{strategy}, k={k:>2}: held-out macro-F1 {np.mean(values):.3f} "
+              f"(seeds: {', '.join(f'{v:.3f}' for v in values)})")  # fmt: skip
     print(", ".join(f"{m} {v:.4f}" for m, v in checks.items()))
     print(f"wrote {json_path} and {md_path}")
     return 0
