@@ -655,7 +655,8 @@ def review_loop_section(records: list[dict[str, Any]]) -> list[str]:
         f"{first.get('dataset')}, {first.get('rows')} held-out rows; method: the module's docstring.",
         "",
         "| rows reviewed | k per node | examples added | of which corrections | "
-        + " | ".join(f"seed {s}" for s in seeds) + " | mean | sd | vs k = 0 |",
+        + " | ".join(f"seed {s}" for s in seeds)
+        + " | mean | sd | vs k = 0 |",
         "|---|---:|---:|---:|" + "---:|" * len(seeds) + "---:|---:|---:|",
     ]
     for choice, k in per_k:
@@ -664,7 +665,8 @@ def review_loop_section(records: list[dict[str, Any]]) -> list[str]:
         delta = f"{mean - base:+.3f}" if mean is not None and base is not None else ""
         cells = [f"{got['seeds'][s]:.3f}" if s in got["seeds"] else "" for s in seeds]
         lines.append(
-            f"| {choice} | {k} | {got.get('examples', '')} | {got.get('corrections', '')} | " + " | ".join(cells)
+            f"| {choice} | {k} | {got.get('examples', '')} | {got.get('corrections', '')} | "
+            + " | ".join(cells)
             + f" | {'' if mean is None else f'{mean:.3f}'} | {got.get('std') or 0:.3f} | {delta} |"
         )
     checks = [r for r in recs if r.get("config") == "agreement check"]

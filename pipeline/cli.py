@@ -201,7 +201,9 @@ def triage_command(
 @app.command("review")
 def review_command(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by 'insights run' (outputs/<run-id>).")],
-    size: Annotated[int, typer.Option(help="Items to draw (at least one per theme and per taxonomy node).", min=1)] = 50,
+    size: Annotated[
+        int, typer.Option(help="Items to draw (at least one per theme and per taxonomy node).", min=1)
+    ] = 50,
     seed: Annotated[int, typer.Option(help="Random seed of the draw (stored with the set).")] = 0,
     query_col: Annotated[str | None, typer.Option(help="Search-query column (default: found by name).")] = None,
     result_col: Annotated[str | None, typer.Option(help="Search-result column (default: found by name).")] = None,
@@ -218,8 +220,10 @@ def review_command(
         if measures:
             got = measure_review(run_dir)
             t = got.totals
-            typer.echo(f"{t['rated_items']} of {t['items']} items rated, {t['answers']} answers by {len(t['reviewers'])}"
-                       f" reviewers; tables in {run_dir / 'review_measures'}")  # fmt: skip
+            typer.echo(
+                f"{t['rated_items']} of {t['items']} items rated, {t['answers']} answers by "
+                f"{len(t['reviewers'])} reviewers; tables in {run_dir / 'review_measures'}"
+            )
             for _, row in got.theme_precision.iterrows():
                 if row["judged"]:
                     typer.echo(f"  theme {row['theme_id']} {row['label'][:50]}: precision {row['precision']:.2f}"

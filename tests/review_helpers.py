@@ -44,7 +44,5 @@ def review_feedback(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
                      "theme_id": -1, "category_id": None, "category": "", "severity": "",
                      "category_confidence": np.nan, "search_query": None})  # fmt: skip
     feedback = pd.DataFrame(rows)
-    themes = pd.DataFrame(
-        [{"theme_id": t, "label": label, "size": n} for t, label, _node, _sev, n in THEMES]
-    )
+    themes = pd.DataFrame([{"theme_id": t, "label": label, "size": n} for t, label, _node, _sev, n in THEMES])
     return feedback, themes

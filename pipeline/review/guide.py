@@ -42,7 +42,8 @@ NEEDS_MET_GUIDE = {
 }
 _TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src {{ style_src }}; base-uri 'none'; form-action 'none'">
+<meta http-equiv="Content-Security-Policy"
+ content="default-src 'none'; style-src {{ style_src }}; base-uri 'none'; form-action 'none'">
 <meta name="referrer" content="no-referrer"><title>Rater guide — {{ taxonomy.name }}</title>
 {% if css %}<style>{{ css }}</style>{% else %}<link rel="stylesheet" href="static/guide.css">{% endif %}</head><body>
 <h1>Rater guide</h1>
@@ -67,7 +68,8 @@ apply the same standard the machine was given.</p>
 <div class="id">{{ node.id }}</div>
 <p class="definition">{{ node.description }}</p>
 {% if node.excludes %}<p class="not"><strong>What it is not:</strong> {{ node.excludes }}</p>{% endif %}
-{% if node.examples %}<p>Examples:</p><ul class="examples">{% for e in node.examples %}<li>{{ e }}</li>{% endfor %}</ul>{% endif %}
+{% if node.examples %}<p>Examples:</p>
+<ul class="examples">{% for e in node.examples %}<li>{{ e }}</li>{% endfor %}</ul>{% endif %}
 </section>
 {% endfor %}
 {% endfor %}

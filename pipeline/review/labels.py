@@ -123,7 +123,9 @@ def validate_answer(payload: Any, review_set: ReviewSet, leaves: set[str]) -> An
         reviewer=reviewer.strip(),
         theme=theme,
         # the item's own node stays a valid answer ("right") even if the taxonomy has changed since the run
-        node=choice("node", {*leaves, UNMAPPED, *([str(item["category_id"])] if pd.notna(item["category_id"]) else [])}),
+        node=choice(
+            "node", {*leaves, UNMAPPED, *([str(item["category_id"])] if pd.notna(item["category_id"]) else [])}
+        ),
         severity=choice("severity", SEVERITY_ANSWERS),
         needs_met=needs_met,
     )

@@ -187,7 +187,9 @@ def compute_measures(items: pd.DataFrame, labels: pd.DataFrame) -> Measures:
     agreement_pairs = pd.DataFrame(
         pair_rows, columns=["question", "reviewer_a", "reviewer_b", "items", "agreement", "cohen_kappa"]
     )
-    agreement = pd.DataFrame(overall_rows, columns=["question", "items", "ratings", "krippendorff_alpha", "fleiss_kappa"])
+    agreement = pd.DataFrame(
+        overall_rows, columns=["question", "items", "ratings", "krippendorff_alpha", "fleiss_kappa"]
+    )
 
     # -- Needs Met: ratings per theme (each reviewer's rating counts)
     nm = labels[labels["needs_met"].notna()].merge(items[["theme_id"]].reset_index(), on="item_id")
@@ -203,7 +205,9 @@ def compute_measures(items: pd.DataFrame, labels: pd.DataFrame) -> Measures:
         "reviewers": reviewers,
         "multi_rated_items": int((verdicts["raters"] > 1).sum()),
     }
-    return Measures(theme_precision, node_accuracy, confusion, agreement_pairs, agreement, calibration, needs_met, totals)
+    return Measures(
+        theme_precision, node_accuracy, confusion, agreement_pairs, agreement, calibration, needs_met, totals
+    )
 
 
 def write_measures(measures: Measures, run_dir: str | Path) -> Path:

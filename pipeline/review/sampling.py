@@ -27,8 +27,8 @@ from pipeline.store import write_json, write_parquet
 __all__ = [
     "ITEMS",
     "RESULT_NAMES",
-    "ReviewSet",
     "SEVERITY_WEIGHT",
+    "ReviewSet",
     "draw_review_set",
     "load_review_set",
     "review_dir",
@@ -153,7 +153,9 @@ def draw_review_set(
         if not any(int(pool.loc[i, "theme_id"]) == theme for i in chosen):
             pick(pool[pool["theme_id"] == theme], "theme")
     if len(chosen) > size:
-        log.warning("review set: %d strata (themes and nodes) need %d items; drawing %d.", len(chosen), len(chosen), len(chosen))
+        log.warning(
+            "review set: %d strata (themes and nodes) need %d items; drawing %d.", len(chosen), len(chosen), len(chosen)
+        )
     rest = pool[~pool.index.isin(list(chosen))]
     room = max(0, size - len(chosen))
     if room and len(rest):

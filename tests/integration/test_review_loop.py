@@ -64,9 +64,7 @@ def test_curated_names_merges_and_reviewed_examples_reach_the_next_run(
     ):
         assert client.post("/api/review/curation", json=action).status_code == 200
 
-    second = run(
-        export, fast_config.with_overrides({"output.run_id": "day2", "trends.baseline": str(first.run_dir)})
-    )
+    second = run(export, fast_config.with_overrides({"output.run_id": "day2", "trends.baseline": str(first.run_dir)}))
     themes = second.themes.set_index("theme_id")
     assert themes.loc[login, "label"] == "Password reset mail never arrives"
     assert themes.loc[login, "curated"] == ["label"]

@@ -86,7 +86,10 @@ def test_writes_must_be_same_origin_json_of_bounded_size(client: TestClient, run
     assert foreign.status_code == 403
     huge = client.post("/api/review/labels", json={**good, "reviewer": "a" * 20000})
     assert huge.status_code == 413
-    assert client.post("/api/review/labels", content="{broken", headers={"content-type": "application/json"}).status_code == 400
+    assert (
+        client.post("/api/review/labels", content="{broken", headers={"content-type": "application/json"}).status_code
+        == 400
+    )
     assert log_bytes(run_dir) == before
 
 

@@ -61,7 +61,7 @@ def test_a_merge_cycle_is_refused_before_it_is_written(tmp_path: Path) -> None:
 def test_a_hand_edited_file_with_an_unknown_field_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "curation.yaml"
     path.write_text("themes:\n  1: {labell: typo}\n", encoding="utf-8")
-    with pytest.raises(InputError, match="curation.yaml: not a valid curation file"):
+    with pytest.raises(InputError, match=r"curation\.yaml: not a valid curation file"):
         load_curation(path, LEAVES)
 
 

@@ -78,7 +78,9 @@ def test_many_reviewers_saving_at_the_same_moment_lose_nothing(review_set: Revie
     def rater(k: int) -> None:
         start.wait()
         for item_id in ids:
-            store.save(validate_answer({"item_id": item_id, "reviewer": f"r{k}", "severity": "low"}, review_set, LEAVES))
+            store.save(
+                validate_answer({"item_id": item_id, "reviewer": f"r{k}", "severity": "low"}, review_set, LEAVES)
+            )
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(rater, range(8)))

@@ -24,7 +24,10 @@ def items() -> pd.DataFrame:
 
 def labels(rows: list[tuple[str, str, str | None, str | None]]) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"item_id": i, "reviewer": r, "theme": t, "node": n, "severity": None, "needs_met": None} for i, r, t, n in rows]
+        [
+            {"item_id": i, "reviewer": r, "theme": t, "node": n, "severity": None, "needs_met": None}
+            for i, r, t, n in rows
+        ]
     )
 
 
