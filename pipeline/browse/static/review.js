@@ -14,7 +14,7 @@
   var NM_KEYS = ["a", "s", "d", "f", "g"];
   var leafName = {};
   DATA.leaves.forEach(function (l) { leafName[l.id] = l.name; });
-  var state = { items: [], pos: 0, answers: {}, reviewer: "", busy: false };
+  var state = { items: [], pos: 0, answers: {}, reviewer: "" };
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -116,8 +116,7 @@
     var it = current();
     if (!it) { card.appendChild(el("p", {}, "No items.")); return; }
     var a = answer();
-    var rated = state.items.filter(function (x) { return state.answers[x.item_id] && state.answers[x.item_id].saved; }).length;
-    $("progress").textContent = "Item " + (state.pos + 1) + " of " + state.items.length + " · " + rated + " rated by " + state.reviewer;
+    updateProgress();
     card.appendChild(el("blockquote", { id: "item-text" }, it.text));
     var facts = [el("dt", {}, "Theme"), el("dd", { id: "item-theme" }, it.theme_id >= 0 ? it.theme_label + " (#" + it.theme_id + ")" : "outlier (no theme)"),
       el("dt", {}, "Category"), el("dd", { id: "item-node" }, [it.category || "Unmapped", " ",
@@ -142,6 +141,10 @@
     save.addEventListener("click", saveAndNext);
     card.appendChild(el("p", {}, [save, " ", el("span", { id: "save-status", role: "status" }, a.saved ? "saved" : "")]));
   }
+  function updateProgress() {
+    var rated = state.items.filter(function (x) { return state.answers[x.item_id] && state.answers[x.item_id].saved; }).length;
+    $("progress").textContent = "Item " + (state.pos + 1) + " of " + state.items.length + " · " + rated + " rated by " + state.reviewer;
+  }
   function set(field, value) {
     var a = answer();
     a[field] = value;
@@ -155,18 +158,21 @@
     renderItem();
   }
   function saveAndNext() {
+    // Optimistic: move on at once (a fast reviewer types ahead), save in the background, flag a failure.
     var it = current(), a = answer();
-    if (state.busy || !it) return;
+    if (!it) return;
     var body = { item_id: it.item_id, reviewer: state.reviewer };
     ["theme", "node", "severity", "needs_met"].forEach(function (f) { if (a[f]) body[f] = a[f]; });
     if (Object.keys(body).length === 2) { $("save-status").textContent = "answer at least one question first"; return; }
-    state.busy = true;
+    a.saved = false;
     api("api/review/labels", body).then(function () {
       a.saved = true;
-      state.busy = false;
+      if (current() === it) renderItem(); else updateProgress();
       refreshMeasures();
-      if (state.pos < state.items.length - 1) move(1); else renderItem();
-    }).catch(function (err) { state.busy = false; showError(err); });
+    }).catch(function (err) {
+      showError(new Error("item " + it.item_id + " not saved: " + err.message));
+    });
+    if (state.pos < state.items.length - 1) move(1); else renderItem();
   }
   function showError(err) {
     var status = $("save-status") || $("progress");
@@ -202,8 +208,11 @@
       el("tbody", {}, rows.map(function (r) { return el("tr", {}, r.map(function (c) { return el("td", {}, c); })); }))]);
   }
   function ci(r) { return r.ci_low === null ? "–" : fmt(r.ci_low) + "–" + fmt(r.ci_high); }
+  var measuresAsked = 0;
   function refreshMeasures() {
+    var mine = ++measuresAsked;
     api("api/review/measures").then(function (m) {
+      if (mine !== measuresAsked) return;  // a later answer is on its way: draw only the newest
       var box = $("measures");
       clear(box);
       var t = m.totals;
