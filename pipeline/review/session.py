@@ -50,8 +50,10 @@ def create_review(
             "(the old answers are moved to review/labels.jsonl.old)."
         )
     taxonomy = run_taxonomy(run_dir)
-    feedback = pd.read_parquet(run_dir / "feedback.parquet", columns=None)
-    feedback = feedback.drop(columns=[c for c in ("text",) if c in feedback])  # the raw text is never shown
+    import pyarrow.parquet as pq
+
+    columns = [c for c in pq.read_schema(run_dir / "feedback.parquet").names if c != "text"]
+    feedback = pd.read_parquet(run_dir / "feedback.parquet", columns=columns)  # the raw text is never read
     themes = pd.read_parquet(run_dir / "themes.parquet")
     review_set = draw_review_set(feedback, themes, size=size, seed=seed, query_col=query_col, result_col=result_col)
     manifest = run_dir / "manifest.json"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from browse_helpers import RAW_EMAIL, build_run_dir
+from browse_helpers import RAW_EMAIL, XSS_LABEL, build_run_dir
 from playwright.sync_api import expect
 
 from browser.browser_helpers import assert_inert
@@ -93,6 +93,7 @@ def test_a_full_review_by_keyboard_with_two_reviewers_updates_the_measures(page,
 def test_renaming_a_theme_in_the_page_writes_curation_yaml(page, review_url, review_run) -> None:
     page.goto(review_url + "review")
     page.wait_for_selector("#rename-0")
+    expect(page.locator("#label-2")).to_have_value(XSS_LABEL)  # hostile labels stay text
     page.fill("#label-0", "Password reset mail")
     page.click("#rename-0")
     expect(page.locator("#curation-status")).to_have_text("saved")
@@ -101,6 +102,7 @@ def test_renaming_a_theme_in_the_page_writes_curation_yaml(page, review_url, rev
     curation = yaml.safe_load((review_run / "curation.yaml").read_text(encoding="utf-8"))
     assert curation["themes"][0]["label"] == "Password reset mail" and curation["themes"][2]["merged_into"] == 0
     expect(page.locator("#label-0")).to_have_value("Password reset mail")
+    assert_inert(page)
 
 
 def test_the_rater_guide_shows_every_node_served_and_from_disk(page, review_url, review_run) -> None:

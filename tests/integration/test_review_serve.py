@@ -154,3 +154,18 @@ def test_insights_review_draws_then_refuses_to_orphan_answers_and_measures(tmp_p
 def test_insights_review_on_a_folder_that_is_not_a_run_says_so(tmp_path: Path) -> None:
     result = invoke(["review", str(tmp_path)])
     assert result.exit_code == 2 and "not a run folder" in result.output
+
+
+def test_insights_taxonomy_guide_writes_one_page_with_every_leaf(tmp_path: Path) -> None:
+    out = tmp_path / "guide.html"
+    result = invoke(["taxonomy", "guide", "--out", str(out)])
+    assert result.exit_code == 0 and "41 categories" in result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.count('<section class="node"') == 41 and "<script" not in page
+    assert "What it is not" in page and "style-src &#39;sha256-" in page
+
+
+def test_serve_and_review_say_what_they_take_in_help() -> None:
+    assert "--reviewer" in invoke(["serve", "--help"]).output
+    help_text = invoke(["review", "--help"]).output
+    assert "--size" in help_text and "--measures" in help_text

@@ -269,6 +269,7 @@
     }).catch(function () { /* curation unavailable */ });
   }
   function curate(action) {
+    $("curation-status").textContent = "saving…";
     api("api/review/curation", action).then(function () {
       return renderCuration().then(function () { $("curation-status").textContent = "saved"; });
     }).catch(function (err) { $("curation-status").textContent = "error: " + err.message; });
