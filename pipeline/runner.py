@@ -204,14 +204,14 @@ def _classify(
     config: RunConfig,
     taxonomy: Taxonomy | None,
     nli: Any,
-    reviewed: pd.DataFrame | None = None,
+    extra: pd.DataFrame | None = None,
 ) -> Classified:
     """Fit the taxonomy prototypes with the run's embedder and label the rows and themes."""
     if taxonomy is None or len(rows) == 0:
         return unclassified(len(rows), themes)
     examples = load_examples(config.classify.examples_file, taxonomy) if config.classify.examples_file else None
-    if reviewed is not None and len(reviewed):  # rows people labeled in the baseline's review
-        examples = pd.concat([examples, reviewed], ignore_index=True) if examples is not None else reviewed
+    if extra is not None and len(extra):  # labeled examples from the baseline's review
+        examples = pd.concat([examples, extra], ignore_index=True) if examples is not None else extra
     classifier = PrototypeClassifier(
         taxonomy,
         embedder,
@@ -445,18 +445,10 @@ def run(
         clustered_rows = cleaned.loc[valid].reset_index(drop=True)
         themes = represent(clustered_rows, clustered.labels, row_vectors, config.represent, embedder=cached)
 
+    extra = carried.examples if carried is not None else None  # rows people labeled in the baseline's review
     with stage("classify", timings):
         classified = _classify(
-            clustered_rows,
-            embedded.vectors,
-            row_group,
-            themes,
-            clustered.labels,
-            cached,
-            config,
-            taxonomy,
-            nli,
-            reviewed=carried.examples if carried is not None else None,
+            clustered_rows, embedded.vectors, row_group, themes, clustered.labels, cached, config, taxonomy, nli, extra
         )
         themes = classified.themes
 
