@@ -67,10 +67,11 @@ $(BENCH_STAMP): $(STAMP)
 	$(PIP) install --quiet -e '.[models,dev,bench]'
 	touch $(BENCH_STAMP)
 
-bench: setup $(BENCH_STAMP) ## Everything (speed 2k-100k beside BERTopic, theme quality, taxonomy, triage replay); writes benchmarks/RESULTS.md/json (~65-75 min)
+bench: setup $(BENCH_STAMP) ## Everything (speed 2k-100k beside BERTopic, theme quality, taxonomy, review loop, triage replay); writes benchmarks/RESULTS.md/json (~65-75 min)
 	$(PY) -m benchmarks --sizes 2000 10000 50000 100000 --warm-max-rows 10000 --bertopic-max-rows 10000 \
 		--quality test train+test
 	$(PY) -m benchmarks.taxonomy
+	$(PY) -m benchmarks.review_loop
 	$(PY) -m benchmarks.triage --seeds 11 12 13 14 15 16 --swiftkey
 	$(PY) -m benchmarks.scale --assign-compare
 

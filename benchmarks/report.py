@@ -27,7 +27,7 @@ __all__ = ["QUALITY_REFERENCE", "quality_section", "render", "write_results"]
 
 SPEED = "speed"
 QUALITY = "theme_quality"
-HOOK_SECTIONS = ("taxonomy", "triage")
+HOOK_SECTIONS = ("taxonomy", "triage", "review_loop")
 EMBED = "embed"
 RUN_INFO = "benchmark_seconds"  # one record per part and run: how long it took, plus its notes and versions
 
@@ -634,6 +634,49 @@ def taxonomy_section(records: list[dict[str, Any]]) -> list[str]:
     return [*lines, "", *(f"- {n}" for n in notes), ""]
 
 
+def review_loop_section(records: list[dict[str, Any]]) -> list[str]:
+    """Held-out macro-F1 for each k (reviewed examples per node), per seed and mean, then the agreement checks."""
+    recs = [r for r in records if r.get("metric") != RUN_INFO]
+    first = recs[0]
+    per_k: dict[tuple[str, int], dict[str, Any]] = {}
+    for r in recs:
+        if r.get("k") is None:
+            continue
+        got = per_k.setdefault((str(r.get("choice") or ""), int(r["k"])), {"seeds": {}})
+        if r["metric"] == "macro_f1":
+            got["seeds"][r["seed"]] = r["value"]
+        elif r["metric"] == "macro_f1_mean":
+            got.update(mean=r["value"], std=r.get("std"), examples=r.get("examples"), corrections=r.get("corrections"))
+    seeds = sorted({s for got in per_k.values() for s in got["seeds"]})
+    lines = [
+        "## Review loop: held-out macro-F1 after k reviewed examples per node",
+        "",
+        f"- Latest: {first.get('date')} on {first.get('machine')}; `python -m benchmarks.review_loop`; "
+        f"{first.get('dataset')}, {first.get('rows')} held-out rows; method: the module's docstring.",
+        "",
+        "| rows reviewed | k per node | examples added | of which corrections | "
+        + " | ".join(f"seed {s}" for s in seeds)
+        + " | mean | sd | vs k = 0 |",
+        "|---|---:|---:|---:|" + "---:|" * len(seeds) + "---:|---:|---:|",
+    ]
+    for choice, k in per_k:
+        got = per_k[(choice, k)]
+        mean, base = got.get("mean"), per_k.get((choice, 0), {}).get("mean")
+        delta = f"{mean - base:+.3f}" if mean is not None and base is not None else ""
+        cells = [f"{got['seeds'][s]:.3f}" if s in got["seeds"] else "" for s in seeds]
+        lines.append(
+            f"| {choice} | {k} | {got.get('examples', '')} | {got.get('corrections', '')} | "
+            + " | ".join(cells)
+            + f" | {'' if mean is None else f'{mean:.3f}'} | {got.get('std') or 0:.3f} | {delta} |"
+        )
+    checks = [r for r in recs if r.get("config") == "agreement check"]
+    if checks:
+        lines += ["", "Agreement code checks:", ""]
+        lines += [f"- {r['metric']}: {r['value']:.4f}" for r in checks]
+    notes = list(dict.fromkeys(n for r in recs for n in r.get("notes") or []))
+    return [*lines, "", *(f"- {n}" for n in notes), ""]
+
+
 def generic_section(section: str, records: list[dict[str, Any]]) -> list[str]:
     """One row per (dataset, system, rows, config, stage, run), one column per metric."""
     metrics = list(dict.fromkeys(r["metric"] for r in records if r.get("metric") != RUN_INFO))
@@ -720,6 +763,8 @@ def render(records: list[dict[str, Any]]) -> str:
         recs = [r for r in records if r.get("section") == section]
         if recs and section == "taxonomy":
             lines += taxonomy_section(recs)
+        elif recs and section == "review_loop":
+            lines += review_loop_section(recs)
         elif recs:
             lines += generic_section(str(section), recs)
     return "\n".join(lines).rstrip() + "\n"

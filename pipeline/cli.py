@@ -150,6 +150,9 @@ def serve_command(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by 'insights run' (outputs/<run-id>).")],
     host: Annotated[str, typer.Option(help="Address to bind; the default serves this machine only.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8765,
+    reviewer: Annotated[
+        str | None, typer.Option(help="Your name on the review page (/review); otherwise the page asks.")
+    ] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More logging (-vv: debug).")] = 0,
 ) -> None:
     """Browse a run in the web browser: themes, verbatims and full-text search over every row."""
@@ -157,7 +160,7 @@ def serve_command(
     try:
         from pipeline.browse.serve import create_app
 
-        app_ = create_app(run_dir, host=host)
+        app_ = create_app(run_dir, host=host, reviewer=reviewer)
     except InsightsError as exc:
         typer.echo(f"error: {_one_line(exc)}", err=True)
         raise typer.Exit(exc.exit_code) from None
@@ -205,6 +208,56 @@ def triage_command(
             typer.echo(f"     top queries: {', '.join(map(str, alert['top_queries']))}")
         for text in alert["verbatims"]:
             typer.echo(f"     > {' '.join(str(text).split())[:200]}")
+
+
+@app.command("review")
+def review_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by 'insights run' (outputs/<run-id>).")],
+    size: Annotated[
+        int, typer.Option(help="Items to draw (at least one per theme and per taxonomy node).", min=1)
+    ] = 50,
+    seed: Annotated[int, typer.Option(help="Random seed of the draw (stored with the set).")] = 0,
+    query_col: Annotated[str | None, typer.Option(help="Search-query column (default: found by name).")] = None,
+    result_col: Annotated[str | None, typer.Option(help="Search-result column (default: found by name).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Draw a new set even if the current one has answers.")] = False,
+    measures: Annotated[
+        bool, typer.Option("--measures", help="Do not draw: write and print the measures of the answers so far.")
+    ] = False,
+) -> None:
+    """Draw a stratified review sample of a run (or measure the answers); review it in 'insights serve'."""
+    _setup_logging(0, quiet=True)
+    try:
+        from pipeline.review.session import GUIDE_FILE, create_review, measure_review
+
+        if measures:
+            got = measure_review(run_dir)
+            t = got.totals
+            typer.echo(
+                f"{t['rated_items']} of {t['items']} items rated, {t['answers']} answers by "
+                f"{len(t['reviewers'])} reviewers; tables in {run_dir / 'review_measures'}"
+            )
+            for _, row in got.theme_precision.iterrows():
+                if row["judged"]:
+                    typer.echo(f"  theme {row['theme_id']} {row['label'][:50]}: precision {row['precision']:.2f}"
+                               f" [{row['ci_low']:.2f}, {row['ci_high']:.2f}] over {row['judged']}")  # fmt: skip
+            for _, row in got.agreement.iterrows():
+                if row["items"]:
+                    typer.echo(f"  agreement on {row['question']}: alpha {row['krippendorff_alpha']:.2f}"
+                               f" over {row['items']} items")  # fmt: skip
+            return
+        review_set = create_review(
+            run_dir, size=size, seed=seed, query_col=query_col, result_col=result_col, force=force
+        )
+    except InsightsError as exc:
+        typer.echo(f"error: {_one_line(exc)}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    strata = review_set.info["strata"]
+    typer.echo(
+        f"review set: {len(review_set.items)} items (seed {seed}; {strata['node']} for taxonomy nodes, "
+        f"{strata['theme']} for themes, {strata['weighted']} weighted to severity and low confidence)"
+    )
+    typer.echo(f"rater guide: {(run_dir / GUIDE_FILE).resolve().as_uri()}")
+    typer.echo(f"review it: insights serve {run_dir} --reviewer YOUR_NAME  (then open http://127.0.0.1:8765/review)")
 
 
 taxonomy_app = typer.Typer(help="Check and display taxonomy files.", no_args_is_help=True)
@@ -263,6 +316,20 @@ def taxonomy_show(
             walk(node.id)
 
     walk(None)
+
+
+@taxonomy_app.command("guide")
+def taxonomy_guide(
+    file: Annotated[Path | None, typer.Argument(help="Taxonomy YAML; default: the shipped one.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the HTML page.")] = Path("rater_guide.html"),
+) -> None:
+    """Write the rater guide: every node's definition, what it is not, examples and severity, as one HTML page."""
+    taxonomy = _load_taxonomy_or_exit(file)
+    from pipeline.review.guide import rater_guide_html
+    from pipeline.store import write_text
+
+    write_text(rater_guide_html(taxonomy), out)
+    typer.echo(f"wrote {out} ({len(taxonomy.leaves)} categories)")
 
 
 @app.command("version")

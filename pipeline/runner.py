@@ -38,6 +38,7 @@ from pipeline.ingest import Ingested, ingest, ingest_frame
 from pipeline.reduce import Reduced, reduce
 from pipeline.report import insights_markdown, report_html
 from pipeline.represent import represent
+from pipeline.review.curation import Carried, apply_curation, carry_forward, merge_labels
 from pipeline.schemas import FEEDBACK
 from pipeline.store import (
     EmbeddingCache,
@@ -77,6 +78,7 @@ class RunResult:
     trend_counts: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     queries: pd.DataFrame | None = field(default=None, repr=False)
     theme_model: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    carried: Carried | None = field(default=None, repr=False)  # the baseline's curation and reviewed examples
 
     @property
     def accounting(self) -> dict[str, Any]:
@@ -200,9 +202,16 @@ def _feedback_table(
     return out[[*FEEDBACK, *meta_columns]]
 
 
-def fit_classifier(taxonomy: Taxonomy, embedder: Any, config: RunConfig) -> PrototypeClassifier:
-    """The taxonomy's prototype classifier, with the configured extra examples, fitted with the run's embedder."""
+def fit_classifier(
+    taxonomy: Taxonomy, embedder: Any, config: RunConfig, *, extra: pd.DataFrame | None = None
+) -> PrototypeClassifier:
+    """The taxonomy's prototype classifier, with the configured extra examples, fitted with the run's embedder.
+
+    ``extra``: more labeled examples (text, node_id), e.g. the rows people corrected in the baseline's review.
+    """
     examples = load_examples(config.classify.examples_file, taxonomy) if config.classify.examples_file else None
+    if extra is not None and len(extra):
+        examples = pd.concat([examples, extra], ignore_index=True) if examples is not None else extra
     return PrototypeClassifier(
         taxonomy,
         embedder,
@@ -229,11 +238,12 @@ def _classify(
     config: RunConfig,
     taxonomy: Taxonomy | None,
     nli: Any,
+    extra: pd.DataFrame | None = None,
 ) -> Classified:
     """Fit the taxonomy prototypes with the run's embedder and label the rows and themes."""
     if taxonomy is None or len(rows) == 0:
         return unclassified(len(rows), themes)
-    classifier = fit_classifier(taxonomy, embedder, config)
+    classifier = fit_classifier(taxonomy, embedder, config, extra=extra)
     keyword_vectors = theme_keyword_vectors(themes, embedder, config)
     return classify(
         rows,
@@ -548,6 +558,9 @@ def run(
         cache_dir=config.embed.cache_dir,
     )
     baseline = load_baseline(config.trends.baseline, embedder.identity) if config.trends.baseline else None
+    carried = None
+    if baseline is not None:
+        carried = carry_forward(baseline.run_dir, {n.id for n in taxonomy.leaves} if taxonomy else set())
 
     with stage("ingest", timings):
         if isinstance(inputs, pd.DataFrame):
@@ -648,6 +661,8 @@ def run(
                 clustered, new_theme_ids = _cluster_with_baseline(
                     points, row_vectors, embedded.vectors, row_group, baseline, config, clusterer
                 )
+            if carried is not None:  # themes the baseline's reviewers merged share one id
+                clustered = merge_labels(clustered, carried.curation)
             if clustered.note:
                 notes.append(clustered.note)
 
@@ -657,9 +672,10 @@ def run(
         assigned_rows = np.zeros(len(row_group), bool)
         reduce_params = reduced.params if reduced is not None else None
 
+    extra = carried.examples if carried is not None else None  # rows people labeled in the baseline's review
     with stage("classify", timings):
         classified = _classify(
-            clustered_rows, embedded.vectors, row_group, themes, clustered.labels, cached, config, taxonomy, nli
+            clustered_rows, embedded.vectors, row_group, themes, clustered.labels, cached, config, taxonomy, nli, extra
         )
         themes = classified.themes
 
@@ -684,6 +700,8 @@ def run(
         themes = summarize(
             themes, clustered.labels, clustered.reassigned, clustered_rows["time"], config.summarize, queries=queries
         )
+        if carried is not None:
+            themes = apply_curation(themes, carried.curation, taxonomy, config.classify.severity_weights)
         feedback = _feedback_table(
             cleaned,
             ingested.meta_columns,
@@ -755,6 +773,9 @@ def run(
     result.theme_model = theme_model(themes, run_id, baseline)
     if baseline is not None:
         manifest["baseline"] = {"run_dir": str(baseline.run_dir), "run_id": baseline.run_id}
+    if carried is not None:
+        manifest["review"] = carried.summary()
+        result.carried = carried
     if write:
         result.run_dir = _write(result, config, run_id, timings, notes)
     return result
@@ -818,6 +839,8 @@ def _write(
                     run_dir=str(Path(config.output.out_dir) / run_id),
                 )
                 write_text(page, store.path("report.html"))
+        if result.carried is not None:
+            result.carried.write(store.path("."))
         result.manifest["run_id"] = run_id
         result.manifest["peak_rss_mb"] = round(peak_rss_mb(), 1)
         write_json(result.manifest, store.path("manifest.json"))

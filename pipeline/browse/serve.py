@@ -11,6 +11,7 @@ raw ``text`` column). Starlette routes, uvicorn serves; bound to 127.0.0.1 by de
     GET /api/themes/{id}                   count over time, metadata breakdowns
     GET /api/themes/{id}/verbatims         ?page=&per_page=&q=  one page of a theme's verbatims
     GET /api/search                        ?q=&page=&per_page=&theme=  full-text search over all rows
+    /review, /guide, /api/review/...       the review loop (pipeline.review.web)
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _starlette() -> Any:
     return starlette
 
 
-def create_app(run_dir: str | Path, *, host: str = DEFAULT_HOST) -> Any:
+def create_app(run_dir: str | Path, *, host: str = DEFAULT_HOST, reviewer: str | None = None) -> Any:
     """The ASGI app over ``run_dir`` (raises InputError when it is not a run folder)."""
     _starlette()
     from starlette.applications import Starlette
@@ -134,6 +135,9 @@ def create_app(run_dir: str | Path, *, host: str = DEFAULT_HOST) -> Any:
 
             await self.app(scope, receive, send_with_headers)
 
+    from pipeline.review.web import review_routes
+
+    theme_labels = dict(zip(view.themes["theme_id"].astype(int), view.themes["label"].astype(str), strict=True))
     allowed = list(_LOOPBACK) if host in (*_LOOPBACK, "::1") else ["*"]
     return Starlette(
         routes=[
@@ -142,6 +146,7 @@ def create_app(run_dir: str | Path, *, host: str = DEFAULT_HOST) -> Any:
             Route("/api/themes/{theme_id:int}", api_theme),
             Route("/api/themes/{theme_id:int}/verbatims", api_verbatims),
             Route("/api/search", api_search),
+            *review_routes(run_dir, theme_labels, reviewer=reviewer),
             Mount("/static", StaticFiles(packages=[("pipeline.browse", "static")]), name="static"),
         ],
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed), Middleware(SecurityHeaders)],
