@@ -554,9 +554,8 @@ def run_spark(
                 "persons array<struct<start:long,end:long,name:string>>, names array<string>",
             )
             analysed = scratch.keep(analysed, "analysed")
-            counted = (
-                analysed.select(F.explode("names").alias("name")).groupBy("name").count().filter(F.col("count") >= 3)
-            ).toPandas()
+            # Every name is needed, not only frequent ones: a name made of common words is public too.
+            counted = analysed.select(F.explode("names").alias("name")).groupBy("name").count().toPandas()
             public = public_names(dict(zip(counted["name"], counted["count"], strict=True)), n_distinct, common)
             finished = analysed.mapInPandas(
                 lambda it: _finish_partition(it, config, public),
