@@ -269,6 +269,11 @@ class ScaleConfig(_Section):
         default="local", description="'local': this process; 'spark': a Spark session (pip install pyspark)."
     )
     spark_master: str = Field(default="local[*]", description="Spark master URL for --engine spark.")
+    spark_driver_memory: str = Field(
+        default="2g",
+        pattern=r"^[0-9]+[kmgt]?$",
+        description="JVM heap of the Spark driver when this process starts it (in local mode it also runs the tasks).",
+    )
     sample_size: int | None = Field(
         default=100_000,
         ge=100,

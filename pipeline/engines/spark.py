@@ -109,7 +109,7 @@ def _probe_master(master: str) -> None:
     )
 
 
-def start_session(master: str = "local[*]", *, app_name: str = "feedback-insights") -> Any:
+def start_session(master: str = "local[*]", *, driver_memory: str = "2g", app_name: str = "feedback-insights") -> Any:
     """A Spark session for ``master`` (``local[*]``, ``spark://host:7077``, ``yarn``, ``k8s://...``)."""
     try:
         from pyspark.sql import SparkSession
@@ -126,6 +126,7 @@ def start_session(master: str = "local[*]", *, app_name: str = "feedback-insight
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.driver.memory", driver_memory)
     )
     if master.startswith("local"):
         # Workers run this very interpreter (its packages and offline models); on a cluster the
@@ -194,7 +195,10 @@ def read_input(spark: Any, items: Sequence[str]) -> tuple[Any, list[dict[str, An
                 if kind == "csv":
                     sep = "\t" if location.lower().endswith(".tsv") else ","
                     reader = reader.options(header=True, multiLine=True, escape='"', sep=sep, inferSchema=False)
-                frame = reader.format(kind).load(location).withColumn("_file", F.input_file_name())
+                frame = reader.format(kind).load(location)
+                if kind == "csv":  # Spark reads an empty cell as null; the local reader keeps ""
+                    frame = frame.select(*[F.coalesce(F.col(f"`{c}`"), F.lit("")).alias(c) for c in frame.columns])
+                frame = frame.withColumn("_file", F.input_file_name())
         except Exception as exc:
             raise _spark_error(exc, f"{location}: cannot be read") from None
         if not frame.columns or frame.columns == ["_file"] or "_corrupt_record" in frame.columns:
@@ -490,7 +494,7 @@ def run_spark(
     notes: list[str] = []
     taxonomy: Taxonomy | None = load_taxonomy(config.classify.taxonomy) if config.classify.enabled else None
     items = [str(inputs)] if isinstance(inputs, (str, Path)) else [str(i) for i in inputs]
-    session = spark or start_session(config.scale.spark_master)
+    session = spark or start_session(config.scale.spark_master, driver_memory=config.scale.spark_driver_memory)
     scratch = _Scratch(session, config)
     try:
         with stage("ingest", timings):
