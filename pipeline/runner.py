@@ -132,7 +132,7 @@ def alert_line(alert: pd.Series) -> str:
 QUERY_NAMES = ("query", "searchquery", "searchterm", "searchterms", "search", "keyword", "keywords", "q")
 
 
-def _query_column(config: RunConfig, meta_columns: list[str]) -> str | None:
+def query_column(config: RunConfig, meta_columns: list[str]) -> str | None:
     """The search-query column: the configured one, or a metadata column with a common name."""
     if config.ingest.query_col:
         if config.ingest.query_col not in meta_columns:
@@ -146,7 +146,7 @@ def _query_column(config: RunConfig, meta_columns: list[str]) -> str | None:
     return next((normalized[n] for n in QUERY_NAMES if n in normalized), None)
 
 
-def _run_id(files: list[dict[str, Any]], config: RunConfig) -> str:
+def new_run_id(files: list[dict[str, Any]], config: RunConfig) -> str:
     digest = hashlib.sha256(config.model_dump_json().encode())
     for f in files:
         digest.update(str(f.get("sha256", f["path"])).encode())
@@ -679,7 +679,7 @@ def run(
         )
         themes = classified.themes
 
-    query_col = _query_column(config, ingested.meta_columns)
+    query_col = query_column(config, ingested.meta_columns)
     with stage("trends", timings):
         trends = _trends(
             clustered_rows,
@@ -769,7 +769,7 @@ def run(
         trend_counts=trends.counts,
         queries=query_table,
     )
-    run_id = config.output.run_id or _run_id(ingested.files, config)
+    run_id = config.output.run_id or new_run_id(ingested.files, config)
     result.theme_model = theme_model(themes, run_id, baseline)
     if baseline is not None:
         manifest["baseline"] = {"run_dir": str(baseline.run_dir), "run_id": baseline.run_id}
@@ -777,11 +777,11 @@ def run(
         manifest["review"] = carried.summary()
         result.carried = carried
     if write:
-        result.run_dir = _write(result, config, run_id, timings, notes)
+        result.run_dir = write_run(result, config, run_id, timings, notes)
     return result
 
 
-def _write(
+def write_run(
     result: RunResult,
     config: RunConfig,
     run_id: str,

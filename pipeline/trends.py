@@ -46,15 +46,21 @@ from pipeline.config import TrendsConfig
 
 __all__ = [
     "ALERTS",
+    "BIN_COUNTS",
     "DETECTORS",
     "Trends",
+    "Window",
+    "alert_table",
     "alerts_json",
     "benjamini_hochberg",
+    "bin_counts",
     "continue_alerts",
     "detect",
     "no_trends",
+    "score_counts",
     "spike_pvalue",
     "trend_weights",
+    "trend_window",
 ]
 
 log = logging.getLogger(__name__)
@@ -259,7 +265,7 @@ def detect(
         return empty
     table, counts = table
     current = frame[frame["bin"] >= window.current_start]
-    alerts = _alerts(table[table["alert"]], current, themes, severity_weights, window.describe(config.bin),
+    alerts = alert_table(table[table["alert"]], current, themes, severity_weights, window.describe(config.bin),
                      query_col is not None)  # fmt: skip
     return Trends(counts, table, alerts, window.describe(config.bin), [])
 
@@ -415,7 +421,7 @@ def alert_id(kind: str, key: Any) -> str:
     return hashlib.sha1(f"{kind}:{key}".encode()).hexdigest()[:12]
 
 
-def _alerts(
+def alert_table(
     flagged: pd.DataFrame,
     frame: pd.DataFrame,
     themes: pd.DataFrame,
@@ -423,6 +429,11 @@ def _alerts(
     window: dict[str, Any],
     with_queries: bool,
 ) -> pd.DataFrame:
+    """One row per flagged theme or node (columns :data:`ALERTS`), ranked by priority.
+
+    ``frame``: the current window's rows (at least those of the flagged keys) in input order, with
+    ``theme_id``, ``category_id``, ``category``, ``clean_text`` and, with queries, ``query``.
+    """
     info = themes.set_index("theme_id") if len(themes) else pd.DataFrame()
     current = frame  # the current window's rows (at least those of the flagged keys), in input order
     out = []

@@ -70,7 +70,7 @@ from pipeline.schemas import FEEDBACK
 from pipeline.store import default_cache_dir, package_versions
 from pipeline.summarize import RANKING_FORMULA, THEME_STATS, rank_themes, rollup_queries
 from pipeline.taxonomy import Taxonomy, load_taxonomy
-from pipeline.trends import _alerts, no_trends, score_counts, trend_weights, trend_window
+from pipeline.trends import Trends, alert_table, no_trends, score_counts, trend_weights, trend_window
 
 __all__ = ["run_spark", "start_session"]
 
@@ -641,7 +641,7 @@ def run_spark(
                 "categories array<string>, branch string",
             )
             labelled = scratch.keep(labelled, "labelled")
-            query_col = runner._query_column(config, meta_columns)
+            query_col = runner.query_column(config, meta_columns)
             rows = cleaned.join(groups.select("dup_key", "group"), on="dup_key", how="left").join(
                 labelled, on="group", how="left"
             )
@@ -690,7 +690,7 @@ def run_spark(
                 query_table = rollup_queries(qcounts)
             accounting = _accounting(rows)
 
-        run_id = config.output.run_id or runner._run_id(files, config)
+        run_id = config.output.run_id or runner.new_run_id(files, config)
         feedback_file = scratch.dir / "feedback.parquet"
         with stage("feedback", timings):  # feedback.parquet, before the other tables (report)
             feedback_columns = [*FEEDBACK, *meta_columns]
@@ -744,7 +744,7 @@ def run_spark(
         )  # fmt: skip
         result.theme_model = runner.theme_model(themes, run_id, None)
         if write:
-            result.run_dir = runner._write(result, config, run_id, timings, notes, feedback_file=feedback_file)
+            result.run_dir = runner.write_run(result, config, run_id, timings, notes, feedback_file=feedback_file)
         result.manifest["peak_rss_mb_driver"] = round(peak_rss_mb(), 1)
         return result
     finally:
@@ -855,8 +855,7 @@ def _spark_trends(clustered: Any, themes: pd.DataFrame, config: RunConfig, query
     if query_col:
         rows = rows.rename(columns={query_col: "query"})
         rows["query"] = rows["query"].astype("string")
-    alerts = _alerts(flagged, rows, themes, config.classify.severity_weights, described, query_col is not None)
-    from pipeline.trends import Trends
+    alerts = alert_table(flagged, rows, themes, config.classify.severity_weights, described, query_col is not None)
 
     return Trends(series, table, alerts, described, [])
 
