@@ -42,6 +42,7 @@ from models.embedding import Embedder
 from models.lexicons import load_lexicon
 from pipeline.config import ClassifyConfig
 from pipeline.errors import InputError
+from pipeline.store import release_pages
 from pipeline.taxonomy import SEVERITIES, Taxonomy, TaxonomyNode
 
 __all__ = [
@@ -381,6 +382,7 @@ def label_texts(
         if nli is not None and len(conf):
             nli_rows += _nli_rows(conf, rank, batch_texts, classifier, nli, config)
         tables.append(_row_labels(rank, conf, leaves, config.max_labels))
+        release_pages(vectors)
     if not tables:
         return _row_labels(np.zeros((0, len(leaves))), np.zeros((0, len(leaves))), leaves, config.max_labels), 0
     return pd.concat(tables, ignore_index=True), nli_rows

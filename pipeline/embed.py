@@ -17,7 +17,7 @@ import pandas as pd
 
 from models.embedding import Embedder
 from pipeline.schemas import CLEANED, require
-from pipeline.store import EmbeddingCache, text_key
+from pipeline.store import EmbeddingCache, release_pages, text_key
 
 __all__ = ["CachedEmbedder", "Embedded", "embed"]
 
@@ -132,6 +132,7 @@ def embed(
             shape = (len(texts), batch.shape[1])
             vectors = _disk_array(memmap_dir, shape) if memmap_dir is not None else np.empty(shape, np.float32)
         vectors[start : start + len(batch)] = batch
+        release_pages(vectors)
         if len(texts) > batch_size:
             log.info("Embedded %d of %d distinct texts", start + len(batch), len(texts))
     assert vectors is not None

@@ -46,6 +46,7 @@ from pipeline.store import (
     default_cache_dir,
     file_sha256,
     package_versions,
+    release_pages,
     write_csv,
     write_json,
     write_parquet,
@@ -485,6 +486,7 @@ def _assign_rest(
         group_labels[todo] = done.labels
         group_reassigned[todo] = done.reassigned
         group_xy[todo] = done.xy
+        release_pages(vectors)
     log.info("Assigned %d texts to %d themes fitted on %d", len(rest), len(fitted.model.theme_ids), len(groups))
     return group_labels, group_reassigned, group_xy
 

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import mmap
 import os
 import re
 import shutil
@@ -34,6 +35,7 @@ __all__ = [
     "file_sha256",
     "neutralize_formulas",
     "package_versions",
+    "release_pages",
     "text_key",
     "write_csv",
     "write_json",
@@ -151,6 +153,16 @@ def default_cache_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "feedback-insights"
+
+
+def release_pages(array: np.ndarray) -> None:
+    """Let the OS drop a memory-mapped array's pages from this process (they stay in the file and the
+    page cache): without this, every page written or read counts in the process's resident memory."""
+    mapping = getattr(array, "_mmap", None)
+    if mapping is None or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    array.flush()  # type: ignore[attr-defined]
+    mapping.madvise(mmap.MADV_DONTNEED)
 
 
 class RunStore:
