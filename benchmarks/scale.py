@@ -317,6 +317,12 @@ def run_sizes(args: argparse.Namespace) -> int:
         )
         log.warning(notes[-1])
     else:
+        if args.engine == "spark":
+            notes.append(
+                "Spark engine: peak RSS is the child's rusage (wait4), the largest single process among the driver "
+                "and the processes it waited for (the JVM, Python workers), not their sum; the stage seconds are "
+                "the engine's own timings from manifest.json."
+            )
         args.prepared = prepare_builds(args, args.data_dir)
         for n in args.sizes:
             bench = build_input(n, data_dir=args.data_dir, work_dir=args.work_dir, seed=args.seed)
