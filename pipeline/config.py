@@ -282,14 +282,18 @@ class ScaleConfig(_Section):
         "centroid; None: always fit on every text. 50,000 keeps UMAP near 3 GB and 2-3 minutes on 2 cores.",
     )
     assign_threshold: float = Field(
-        default=0.5, ge=-1.0, le=1.0, description="Lowest cosine to a theme centroid that joins the theme."
+        default=0.3,
+        ge=-1.0,
+        le=1.0,
+        description="Lowest cosine to a theme centroid that joins the theme. 0.3 with quantile 0 was best of "
+        "t in 0.3-0.6 x q in 0-0.1 on BANKING77 train (benchmarks/scale.py --assign-compare).",
     )
     assign_member_quantile: float = Field(
-        default=0.05,
+        default=0.0,
         ge=0.0,
         le=1.0,
         description="A theme's own floor: the cosine to its centroid that this share of its fitted members "
-        "fall below (never under assign_threshold).",
+        "fall below (0: its least similar member; never under assign_threshold).",
     )
     batch_size: int = Field(default=50_000, ge=1000, description="Texts per batch when assigning and embedding.")
     memmap_min_texts: int = Field(
