@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -173,3 +175,14 @@ def test_a_run_id_cannot_reach_outside_the_output_folder(tmp_path):
     with contextlib.suppress(ConfigError):  # refusing the id is the fix
         RunStore(tmp_path / "out", "../victim", force=True).commit()
     assert (victim / "keep.txt").read_text() == "precious"
+
+
+def test_released_pages_of_a_memory_mapped_array_keep_their_data(tmp_path: Path) -> None:
+    from pipeline.embed import _disk_array
+    from pipeline.store import release_pages
+
+    vectors = _disk_array(tmp_path, (1000, 8))
+    vectors[:] = np.arange(8000, dtype=np.float32).reshape(1000, 8)
+    release_pages(vectors)  # the OS may drop the pages from RAM; the file still holds them
+    assert float(vectors[999, 7]) == 7999.0
+    release_pages(np.zeros(3))  # a plain array: nothing to release, no error
