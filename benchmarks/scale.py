@@ -298,6 +298,13 @@ def target_notes(records: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
+def scale_settings(manifest: dict[str, Any]) -> str:
+    """The run's resolved ``scale`` settings that shape the figures (from its manifest)."""
+    scale = (manifest.get("config") or {}).get("scale") or {}
+    keys = ("sample_size", "assign_threshold", "assign_member_quantile", "batch_size", "memmap_min_texts")
+    return "scale config " + ", ".join(f"{k}={scale[k]}" for k in keys if k in scale)
+
+
 def run_sizes(args: argparse.Namespace) -> int:
     machine = Machine.probe()
     started = time.perf_counter()
@@ -329,6 +336,7 @@ def run_sizes(args: argparse.Namespace) -> int:
             log.info("input: %s", bench.description)
             run = run_size(bench, args.engine, args)
             new += scale_records(run, common)
+            notes.append(f"{n:,} rows ({args.engine}): {scale_settings(run.manifest)}.")
             measured_keys.add((args.engine, n, common["config"]))
             notes.append(
                 f"{n:,} rows ({args.engine}): input {bench.description}. Synthetic beyond 10,000 rows: real "
@@ -386,7 +394,8 @@ def _write_scale(
 
 BANKING_PARTS = {"train": ("train",), "test": ("test",), "train+test": ("train", "test")}
 SELECT_ON = "train"  # the settings of centroid_floor are chosen here and reported on the others
-DEFAULT_SETTINGS = (0.5, 0.05)  # pipeline defaults: scale.assign_threshold, scale.assign_member_quantile
+#: Always reported beside the chosen settings (the pipeline defaults before issue 7's comparison).
+EARLIER_DEFAULT_SETTINGS = (0.5, 0.05)
 ASSIGN_METRICS = (
     "n_themes", "outlier_share", "nmi", "ari", "acc",
     "outlier_share_assigned", "nmi_assigned", "ari_assigned", "acc_assigned",
@@ -709,7 +718,17 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(kept)) if kept else None
 
 
-def choose_settings(got: Measurements, grid: list[tuple[float, float]]) -> tuple[tuple[float, float], dict]:
+def default_settings() -> tuple[float, float]:
+    """The pipeline's current ``scale.assign_threshold`` and ``scale.assign_member_quantile``."""
+    from pipeline.config import load_config
+
+    scale = load_config(None, {}).scale
+    return float(scale.assign_threshold), float(scale.assign_member_quantile)
+
+
+def choose_settings(
+    got: Measurements, grid: list[tuple[float, float]], default: tuple[float, float] = EARLIER_DEFAULT_SETTINGS
+) -> tuple[tuple[float, float], dict]:
     """The grid point with the best mean of NMI, ARI and ACC over all rows, averaged over shares and seeds."""
     objective = {}
     for threshold, quantile in grid:
@@ -717,7 +736,7 @@ def choose_settings(got: Measurements, grid: list[tuple[float, float]]) -> tuple
         objective[(threshold, quantile)] = float(
             np.mean([np.mean([_mean(m[k]) or 0.0 for k in ("nmi", "ari", "acc")]) for m in slots])
         )
-    best = max(objective, key=lambda k: (objective[k], k == DEFAULT_SETTINGS))
+    best = max(objective, key=lambda k: (objective[k], k == default))
     return best, objective
 
 
@@ -775,24 +794,26 @@ def assign_compare(args: argparse.Namespace) -> int:
     datasets = args.datasets
     select_on = SELECT_ON if SELECT_ON in datasets else datasets[0]
     records: list[dict[str, Any]] = []
-    chosen = DEFAULT_SETTINGS
+    default = default_settings()
+    shown = list(dict.fromkeys([default, EARLIER_DEFAULT_SETTINGS]))  # beside the chosen settings
+    chosen = default
     objective: dict[tuple[float, float], float] = {}
     lines = []
     for name in [select_on, *(d for d in datasets if d != select_on)]:
         corpus = load_corpus(name, args.data_dir, embedder)
         if name == select_on:
-            got = measure_corpus(corpus, args, full_grid, [DEFAULT_SETTINGS])
-            chosen, objective = choose_settings(got, full_grid)
+            got = measure_corpus(corpus, args, full_grid, shown)
+            chosen, objective = choose_settings(got, full_grid, default)
+            others = "; ".join(f"t={t:g} q={q:g}: {objective.get((t, q), math.nan):.4f}" for t, q in shown)
             lines.append(
                 f"centroid_floor settings chosen on {corpus.dataset}: t={chosen[0]:g} q={chosen[1]:g} (mean of "
                 f"NMI, ARI and ACC over all rows, shares {', '.join(f'{s:g}' for s in args.shares)} and seeds "
-                f"{', '.join(map(str, args.seeds))}: {objective[chosen]:.4f}; pipeline default "
-                f"t={DEFAULT_SETTINGS[0]:g} q={DEFAULT_SETTINGS[1]:g}: {objective[DEFAULT_SETTINGS]:.4f}); "
-                "the other datasets report the chosen and the default settings only."
+                f"{', '.join(map(str, args.seeds))}: {objective[chosen]:.4f}; pipeline default and earlier "
+                f"default: {others}); the other datasets report the chosen and those settings only."
             )
             log.info(lines[-1])
         else:
-            settings = list(dict.fromkeys([chosen, DEFAULT_SETTINGS]))
+            settings = list(dict.fromkeys([chosen, *shown]))
             got = measure_corpus(corpus, args, settings, settings)
         records += assign_records(corpus, got, common)
     for r in records:
