@@ -162,7 +162,7 @@ def cluster(
             prediction_data=True,
             core_dist_n_jobs=1,
         )
-    raw = np.asarray(clusterer.fit(points).labels_, dtype=np.int64)
+    raw = np.array(clusterer.fit(points).labels_, dtype=np.int64)  # a copy: the clusterer keeps its own labels
     probabilities = np.asarray(getattr(clusterer, "probabilities_", np.ones(n)), dtype=np.float64)
     floods = 0
     if weights is not None:
