@@ -575,6 +575,7 @@ def run(
 
     with stage("clean", timings):
         cleaned = clean(ingested.rows, config.clean, nlp=nlp)
+        ingested.rows = ingested.rows.iloc[:0]  # the cleaned table carries every column on: free the copy
 
     with stage("embed", timings):
         cache = None
