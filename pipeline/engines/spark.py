@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import __version__
-from pipeline._profile import peak_rss_mb, stage
+from pipeline._profile import stage
 from pipeline.assign import assign as assign_texts
 from pipeline.classify import label_texts, label_themes, unclassified
 from pipeline.clean import (
@@ -399,7 +399,7 @@ def _row_partition(
 # ----------------------------------------------------------------------------------------------- engine
 
 
-def _schema_of(spark: Any, frame: pd.DataFrame) -> Any:
+def _schema_of(frame: pd.DataFrame) -> Any:
     """A Spark schema for a pandas frame (used for the ingest output, whose meta columns vary)."""
     from pyspark.sql.types import (
         ArrayType,
@@ -516,7 +516,7 @@ def run_spark(
             meta_columns = probe.meta_columns
             sample_rows = probe.rows.assign(_order=np.int64(0), _prepared="", truncated=False)
             columns = list(sample_rows.columns)
-            schema = _schema_of(session, sample_rows)
+            schema = _schema_of(sample_rows)
             ingested = data.mapInPandas(
                 lambda it: _ingest_partition(it, config, names, columns), schema
             )  # fmt: skip
@@ -745,7 +745,6 @@ def run_spark(
         result.theme_model = runner.theme_model(themes, run_id, None)
         if write:
             result.run_dir = runner.write_run(result, config, run_id, timings, notes, feedback_file=feedback_file)
-        result.manifest["peak_rss_mb_driver"] = round(peak_rss_mb(), 1)
         return result
     finally:
         scratch.close()
