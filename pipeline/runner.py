@@ -462,8 +462,10 @@ def sampled_params(
 
 
 def _first_rows(row_group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Position of each distinct text's first row (-1 for a text without rows)."""
     first = np.full(n_groups, -1, np.int64)
-    first[row_group[::-1]] = np.arange(len(row_group))[::-1]
+    groups, index = np.unique(row_group, return_index=True)
+    first[groups] = index
     return first
 
 
