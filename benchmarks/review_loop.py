@@ -166,9 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from benchmarks.report import load_records, write_results
     from benchmarks.taxonomy import halves, prepare, score_ailuminate
     from models.embedding import make_embedder
-    from pipeline.classify import PrototypeClassifier
     from pipeline.config import load_config
     from pipeline.embed import CachedEmbedder
+    from pipeline.runner import fit_classifier
     from pipeline.store import EmbeddingCache, default_cache_dir
     from pipeline.taxonomy import load_taxonomy
 
@@ -187,13 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     vectors = cached.encode(texts)
 
     def fit(examples: pd.DataFrame | None) -> Any:
-        return PrototypeClassifier(
-            taxonomy,
-            cached,
-            extra_examples=examples,
-            lexicon_boost=config.classify.lexicon_boost,
-            recall_weight=config.classify.recall_weight,
-        ).fit()
+        return fit_classifier(taxonomy, cached, config, extra=examples)  # as the runner fits it
 
     def held_out_f1(classifier: Any) -> float:
         return float(score_ailuminate(classifier, vectors, texts, scored_gold)["test"]["macro_f1"])

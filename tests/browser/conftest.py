@@ -8,15 +8,14 @@ tests are skipped with the reason, except in CI (``CI=true``), where they fail i
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from browse_helpers import build_run_dir
+
+from browser.browser_helpers import serving
 
 CHROMIUM = Path(os.environ.get("INSIGHTS_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -77,24 +76,8 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def server_url(run_dir: Path) -> Iterator[str]:
     """``insights serve`` over the hand-built run, on a free loopback port, in a thread."""
-    import uvicorn
-
-    from pipeline.browse.serve import create_app
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(run_dir), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(run_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +10,7 @@ import yaml
 from browse_helpers import RAW_EMAIL, XSS_LABEL, build_run_dir
 from playwright.sync_api import expect
 
-from browser.browser_helpers import assert_inert
+from browser.browser_helpers import assert_inert, serving
 from pipeline.review.session import create_review
 
 ITEMS = 12
@@ -29,24 +26,8 @@ def review_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def review_url(review_run: Path) -> Iterator[str]:
     """``insights serve`` over the run with its review set, on a free loopback port, in a thread."""
-    import uvicorn
-
-    from pipeline.browse.serve import create_app
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(review_run), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(review_run) as url:
+        yield url
 
 
 def start(page, url: str, name: str) -> None:  # type: ignore[no-untyped-def]
