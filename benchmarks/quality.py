@@ -73,9 +73,10 @@ class QualityError(Exception):
 
 
 def load_dataset(name: str, data_dir: Path) -> pd.DataFrame:
-    """BANKING77 ``test`` (3,080 rows) or ``train+test`` (train rows, then test rows: 13,083): text, category."""
+    """BANKING77 ``train`` (10,003 rows), ``test`` (3,080) or ``train+test`` (train rows, then test rows: 13,083):
+    text, category."""
     folder = data_dir / "banking77"
-    parts = ["test"] if name == "test" else ["train", "test"]
+    parts = {"train": ["train"], "test": ["test"]}.get(name, ["train", "test"])
     frames = []
     for part in parts:
         path = folder / f"{part}.csv"

@@ -405,17 +405,12 @@ ASSIGN_METRICS = (
 
 def load_banking(name: str, data_dir: Path) -> pd.DataFrame:
     """BANKING77 ``train`` (10,003 rows), ``test`` (3,080) or ``train+test`` (train, then test): text, category."""
-    frames = []
-    for part in BANKING_PARTS[name]:
-        path = data_dir / "banking77" / f"{part}.csv"
-        if not path.is_file():
-            raise BenchError(f"{path} not found; pass --data-dir pointing at the shared datasets folder.")
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        missing = {"text", "category"} - set(frame.columns)
-        if missing:
-            raise BenchError(f"{path}: expected columns text and category, missing {sorted(missing)}.")
-        frames.append(frame[["text", "category"]])
-    return pd.concat(frames, ignore_index=True)
+    from benchmarks.quality import QualityError, load_dataset
+
+    try:
+        return load_dataset(name, data_dir)
+    except QualityError as exc:
+        raise BenchError(str(exc)) from None
 
 
 @dataclass
