@@ -8,7 +8,12 @@ reach a page (its ``clean_text`` says ``[EMAIL]``).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +203,29 @@ def build_run_dir(parent: Path, *, limits: Limits | None = None, alerts: bool = 
     )
     (run_dir / "report.html").write_text(page, encoding="utf-8")
     return run_dir
+
+
+@contextlib.contextmanager
+def serving(run_dir: Path) -> Iterator[str]:
+    """``insights serve`` over ``run_dir`` on a free loopback port, in a thread; yields its URL."""
+    import pytest
+    import uvicorn
+
+    from pipeline.browse.serve import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(run_dir), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the test server did not start within 20 s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

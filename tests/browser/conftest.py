@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browse_helpers import build_run_dir
-
-from browser.browser_helpers import serving
+from browse_helpers import build_run_dir, serving
 
 CHROMIUM = Path(os.environ.get("INSIGHTS_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

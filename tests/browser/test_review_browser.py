@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from browse_helpers import RAW_EMAIL, XSS_LABEL, build_run_dir
+from browse_helpers import RAW_EMAIL, XSS_LABEL, build_run_dir, serving
 from playwright.sync_api import expect
 
-from browser.browser_helpers import assert_inert, serving
+from browser.browser_helpers import assert_inert
 from pipeline.review.session import create_review
 
 ITEMS = 12

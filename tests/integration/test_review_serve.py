@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from browse_helpers import RAW_EMAIL, build_run_dir
+from browse_helpers import RAW_EMAIL, build_run_dir, serving
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -98,17 +96,6 @@ def test_another_host_name_is_refused(client: TestClient) -> None:
 
 
 def test_two_reviewers_saving_at_the_same_moment_over_http_lose_nothing(run_dir: Path) -> None:
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(run_dir), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
     store = LabelStore(run_dir)
     before = len(store.records())
     start = threading.Barrier(2)
@@ -119,18 +106,14 @@ def test_two_reviewers_saving_at_the_same_moment_over_http_lose_nothing(run_dir:
         for k in range(1, 13):
             body = json.dumps({"item_id": f"i{k:04d}", "reviewer": name, "severity": "low"}).encode()
             request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/review/labels", data=body, headers={"Content-Type": "application/json"}
+                f"{base}api/review/labels", data=body, headers={"Content-Type": "application/json"}
             )
             with urllib.request.urlopen(request, timeout=10) as response:
                 codes.append(response.status)
         return codes
 
-    try:
-        with ThreadPoolExecutor(2) as pool:
-            results = list(pool.map(reviewer, ["concurrent-a", "concurrent-b"]))
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(run_dir) as base, ThreadPoolExecutor(2) as pool:  # `reviewer` reads `base`
+        results = list(pool.map(reviewer, ["concurrent-a", "concurrent-b"]))
     assert results == [[201] * 12, [201] * 12]
     records = store.records()
     assert len(records) == before + 24
