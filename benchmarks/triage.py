@@ -131,7 +131,7 @@ def evaluate(result: Any, rows: pd.DataFrame, events: list[Event], config: Any) 
     feedback = result.feedback.merge(rows[["id", "intent"]], left_on="row_id", right_on="id")
     clustered = feedback[feedback["status"] != "excluded"].reset_index(drop=True)
     vectors = embed_texts(clustered["clean_text"].tolist(), config)
-    theme_alerts: list[tuple[int, int, bool]] = []  # (day, theme, true?)
+    theme_alerts: list[tuple[int, bool]] = []  # (day, true?): theme and emerging-group alerts
     category_alerts = 0
     detected: dict[int, int] = {}
     for day in MORNINGS:
@@ -148,16 +148,20 @@ def evaluate(result: Any, rows: pd.DataFrame, events: list[Event], config: Any) 
         )
         today = past[(past["time"] >= as_of - pd.Timedelta(days=1)) & (past["theme_id"] >= 0)]
         for alert in found.alerts.itertuples():
-            if alert.kind != "theme":
+            if alert.kind == "category":
                 category_alerts += 1
                 continue
-            intents = today.loc[today["theme_id"] == alert.theme_id, "intent"].value_counts()
-            excess = alert.current_count - alert.baseline_per_bin
+            if alert.kind == "emerging":  # a group of new rows no theme holds: judged by its own rows
+                intents = past["intent"].iloc[found.members[alert.alert_id]].value_counts()
+                excess = alert.current_count
+            else:
+                intents = today.loc[today["theme_id"] == alert.theme_id, "intent"].value_counts()
+                excess = alert.current_count - alert.baseline_per_bin
             hit = None
             for i, e in enumerate(events):
                 if e.onset <= day < e.onset + e.days and intents.get(e.intent, 0) >= max(0.5 * excess, 1):
                     hit = i
-            theme_alerts.append((day, int(alert.theme_id), hit is not None))
+            theme_alerts.append((day, hit is not None))
             if hit is not None and hit not in detected:
                 detected[hit] = day - events[hit].onset
     return {

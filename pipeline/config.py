@@ -233,9 +233,19 @@ class TrendsConfig(_Section):
         default=0.6, gt=0.0, le=1.0, description="A theme is new when this share of its dated rows is current."
     )
     novelty: bool = Field(
-        default=False,
-        description="Also flag as new a theme whose current rows are unlike its baseline rows (embedding "
-        "nearest-neighbour test); off by default (no gain on the replay benchmark, some precision lost).",
+        default=True,
+        description="Also flag as new a theme holding a crowd of current rows (rows whose nearest neighbours "
+        "are current far more often than the current window's share of rows predicts), and alert on such a "
+        "crowd that no theme holds yet (kind 'emerging'). Needs the row embeddings; skipped on Spark.",
+    )
+    novelty_neighbors: int = Field(
+        default=8, ge=2, description="Neighbours per row in the novelty test (8 and 15 tried on the replay benchmark)."
+    )
+    novelty_rows: int = Field(
+        default=3,
+        ge=1,
+        description="Significant current rows a theme, or an emerging group, needs for the novelty test to flag it "
+        "(3 and 5 tried on the replay benchmark).",
     )
     min_count_escalation: int = Field(
         default=3, ge=1, description="Rows of a critical/high node with no baseline rows that raise an escalation."

@@ -54,7 +54,7 @@ from pipeline.store import (
 )
 from pipeline.summarize import RANKING_FORMULA, query_rollup, summarize
 from pipeline.taxonomy import Taxonomy, load_taxonomy
-from pipeline.trends import Trends, alerts_json, continue_alerts, detect, no_trends, trend_weights
+from pipeline.trends import Trends, VectorRows, alerts_json, continue_alerts, detect, no_trends, trend_weights
 
 __all__ = ["RunResult", "run"]
 
@@ -324,6 +324,7 @@ def _cluster_with_baseline(
 def _trends(
     rows: pd.DataFrame,
     labels: np.ndarray,
+    reassigned: np.ndarray,
     classified: Classified,
     themes: pd.DataFrame,
     config: RunConfig,
@@ -331,13 +332,14 @@ def _trends(
     *,
     new_theme_ids: set[int] | None = None,
     previous_alerts: pd.DataFrame | None = None,
-    vectors: np.ndarray | None = None,
+    vectors: VectorRows | None = None,
 ) -> Trends:
     if not config.trends.enabled:
         return no_trends([])
     frame = rows[["time", "clean_text", *([query_col] if query_col else [])]].reset_index(drop=True)
     frame = frame.assign(
         theme_id=labels,
+        theme_id_reassigned=reassigned,
         category_id=classified.rows["category_id"].to_numpy(),
         category=classified.rows["category"].to_numpy(),
         severity=classified.rows["severity"].to_numpy(),
@@ -379,13 +381,29 @@ def _work_dir(config: RunConfig) -> Path:
     return Path(config.embed.cache_dir or default_cache_dir()) / "work"
 
 
+class RowVectors:
+    """Row ``i``'s vector is ``group_vectors[row_group[i]]``, built only for the rows indexed.
+
+    The novelty test reads the rows of its time windows; a full rows x dim copy would grow with the export.
+    """
+
+    def __init__(self, group_vectors: np.ndarray, row_group: np.ndarray) -> None:
+        self.group_vectors, self.row_group = group_vectors, row_group
+
+    def __len__(self) -> int:
+        return len(self.row_group)
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self.group_vectors[self.row_group[rows]])
+
+
 def _novelty_vectors(
     row_vectors: np.ndarray | None, group_vectors: np.ndarray, row_group: np.ndarray, config: RunConfig
-) -> np.ndarray | None:
-    """Row vectors for the novelty detector; only built when it is on (they cost rows x dim floats)."""
+) -> np.ndarray | RowVectors | None:
+    """Row vectors for the novelty detector, when it is on."""
     if not config.trends.novelty:
         return None
-    return row_vectors if row_vectors is not None else np.asarray(group_vectors[row_group])
+    return row_vectors if row_vectors is not None else RowVectors(group_vectors, row_group)
 
 
 def time_strata(group_times: pd.Series, bin_width: str) -> np.ndarray | None:
@@ -689,6 +707,7 @@ def run(
         trends = _trends(
             clustered_rows,
             clustered.labels,
+            clustered.reassigned,
             classified,
             themes,
             config,

@@ -36,7 +36,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,7 @@ __all__ = [
     "BIN_COUNTS",
     "DETECTORS",
     "Trends",
+    "VectorRows",
     "Window",
     "alert_table",
     "alerts_json",
@@ -56,6 +57,8 @@ __all__ = [
     "bin_counts",
     "continue_alerts",
     "detect",
+    "emerging_alerts",
+    "emerging_pvalues",
     "no_trends",
     "score_counts",
     "spike_pvalue",
@@ -70,15 +73,15 @@ DETECTORS = ("spike", "rise", "new", "escalation")
 #: The alert table (alerts.parquet; alerts.json holds the same records): a stable schema for integrations.
 ALERTS: dict[str, str] = {
     "alert_id": "str: stable across runs for the same theme or node (kind + key)",
-    "kind": "str: 'theme' | 'category'",
+    "kind": "str: 'theme' | 'category' | 'emerging' (a group of new reports that no theme holds yet)",
     "theme_id": "int | None: the theme (kind 'theme')",
-    "label": "str: theme label, or the node's name",
+    "label": "str: theme label, the node's name, or 'new: ' and the group's most typical report",
     "category_id": "str | None: the theme's primary node, or the node itself",
     "category": "str: node name or 'Unmapped'",
     "severity": "str: critical | high | medium | low | none",
     "detectors": "list[str]: which detectors fired (spike, rise, new, escalation)",
     "current_count": "int: rows in the current window",
-    "baseline_count": "int: rows in the baseline window",
+    "baseline_count": "int: rows in the baseline window (emerging: baseline rows among the group's neighbours)",
     "baseline_per_bin": "float: baseline rows per bin",
     "growth": "float: current per bin / baseline per bin (inf when the baseline is empty)",
     "p_value": "float: spike tail probability",
@@ -95,6 +98,14 @@ ALERTS: dict[str, str] = {
     "verbatims": "list[str]: up to three redacted reports from the current window",
     "top_queries": "list[str]: the most frequent search queries in the current window (when known)",
 }
+
+
+class VectorRows(Protocol):
+    """Row vectors indexed by row positions: an array, or a view that builds only the rows asked for."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray: ...
 
 
 def spike_pvalue(current: int, baseline_counts: np.ndarray, current_bins: int) -> tuple[float, float]:
@@ -148,6 +159,8 @@ class Trends:
     alerts: pd.DataFrame  # columns ALERTS, ranked by priority
     window: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: the rows (positions in the rows given to :func:`detect`) of each ``emerging`` alert
+    members: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def no_trends(notes: list[str]) -> Trends:
@@ -227,12 +240,13 @@ def detect(
     severity_weights: dict[str, float],
     new_theme_ids: set[int] | None = None,
     query_col: str | None = None,
-    vectors: np.ndarray | None = None,
+    vectors: VectorRows | None = None,
 ) -> Trends:
     """Run the detectors.
 
     ``rows``: one row per clustered report with ``time``, ``theme_id`` (-1: outlier),
-    ``category_id``, ``severity`` and ``clean_text``. ``themes``: the theme table (``theme_id``,
+    ``category_id``, ``severity``, ``clean_text`` and optionally ``theme_id_reassigned`` (an
+    outlier's nearest theme, for the novelty test). ``themes``: the theme table (``theme_id``,
     ``label``, ``category_id``, ``category``, ``severity``, ``severity_weight``).
     ``new_theme_ids``: themes that matched nothing in the baseline run. ``vectors``: the rows'
     embeddings (aligned with ``rows``), for the novelty test of the ``new`` detector.
@@ -246,18 +260,18 @@ def detect(
     if not in_scope.any():
         return no_trends([f"no rows between {window.baseline_start} and {window.end}: trends are skipped."])
     frame = dated.loc[in_scope, ["theme_id", "category_id", "category", "severity", "clean_text"]].copy()
+    if "theme_id_reassigned" in dated.columns:  # an outlier's nearest theme, where it is near one
+        frame["near_theme"] = dated.loc[in_scope, "theme_id_reassigned"].to_numpy()
     frame["_pos"] = np.flatnonzero(rows["time"].notna().to_numpy())[in_scope.to_numpy()]
     frame["bin"] = bins[in_scope]
     if query_col and query_col in dated.columns:
         frame["query"] = dated.loc[in_scope, query_col].astype("string")
     node_severity = frame[frame["category_id"].notna()].groupby("category_id")["severity"].first().to_dict()
     dated_totals = dated.groupby("theme_id")["time"].size()
+    novelty = _novelty(frame, window.current_start, vectors, config) if vectors is not None and config.novelty else None
     table = score_counts(
         bin_counts(frame), dated_totals, themes, window, config, node_severity=node_severity,
-        new_theme_ids=new_theme_ids,
-        novelty=(lambda t: _novelty(frame, t, window.current_start, vectors, config))
-        if vectors is not None and config.novelty
-        else None,
+        new_theme_ids=new_theme_ids, novelty=novelty.theme_q if novelty else None,
     )  # fmt: skip
     if table is None:
         empty = no_trends(["no themes or taxonomy nodes to follow over time: no alerts."])
@@ -265,9 +279,21 @@ def detect(
         return empty
     table, counts = table
     current = frame[frame["bin"] >= window.current_start]
+    if novelty is not None and len(novelty.rows):  # a novelty alert's verbatims: its emerging rows first
+        current = current.iloc[np.argsort(~current["_pos"].isin(novelty.rows).to_numpy(), kind="stable")]
     alerts = alert_table(table[table["alert"]], current, themes, severity_weights, window.describe(config.bin),
                      query_col is not None)  # fmt: skip
-    return Trends(counts, table, alerts, window.describe(config.bin), [])
+    members: dict[str, np.ndarray] = {}
+    if novelty is not None and novelty.groups:
+        emerging, members = emerging_alerts(
+            frame, novelty.groups, config.baseline_bins, severity_weights, window.describe(config.bin),
+            query_col is not None,
+        )  # fmt: skip
+        members = {aid: frame["_pos"].to_numpy()[rows] for aid, rows in members.items()}
+        alerts = pd.concat([alerts, emerging], ignore_index=True) if len(alerts) else emerging
+        alerts = alerts.sort_values(["priority", "current_count"], ascending=False, kind="stable")
+        alerts = alerts.reset_index(drop=True)
+    return Trends(counts, table, alerts, window.describe(config.bin), [], members)
 
 
 def score_counts(
@@ -279,13 +305,13 @@ def score_counts(
     *,
     node_severity: dict[str, str],
     new_theme_ids: set[int] | None = None,
-    novelty: Any = None,
+    novelty: dict[int, float] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Every detector over :data:`BIN_COUNTS` (any engine's): the per-key table and the full count series.
 
     ``dated_totals``: dated rows per theme id, over all time (for the share that is recent).
-    ``node_severity``: each node's severity. ``novelty``: a function from the table to novelty
-    p-values (local engine only). None when there is nothing to follow.
+    ``node_severity``: each node's severity. ``novelty``: the novelty q-value of themes that
+    have one (local engine only). None when there is nothing to follow.
     """
     all_bins = window.bins
     current_start = window.current_start
@@ -346,8 +372,10 @@ def score_counts(
     table["rise_score"] = np.where(table["rise"], np.minimum(1.0, table["cusum"] / (2 * config.cusum_h)), 0.0)
     share_recent = table["current_count"] / table["total_dated"].where(table["kind"] == "theme").replace(0, np.nan)
     matched_none = table["key"].map(lambda k: new_theme_ids is not None and k in new_theme_ids)
-    novelty_p = novelty(table) if novelty is not None else pd.Series(1.0, index=table.index)
-    table["novelty_q"] = benjamini_hochberg(novelty_p.to_numpy())
+    table["novelty_q"] = [
+        float((novelty or {}).get(int(k), 1.0)) if kind == "theme" else 1.0
+        for kind, k in zip(table["kind"], table["key"], strict=True)
+    ]
     novel = (table["novelty_q"] <= config.fdr) & (table["kind"] == "theme")
     table["new"] = (
         (table["kind"] == "theme")
@@ -385,36 +413,181 @@ def score_counts(
     return table, pd.DataFrame(count_rows, columns=["kind", "key", "bin", "count"])
 
 
-def _novelty(
-    frame: pd.DataFrame, table: pd.DataFrame, current_start: pd.Timestamp, vectors: np.ndarray, config: TrendsConfig
-) -> pd.Series:
-    """p-value per theme that its current rows are unlike its baseline rows (an emerging sub-topic).
+def emerging_pvalues(
+    vectors: VectorRows,
+    rows: np.ndarray,
+    current: np.ndarray,
+    *,
+    k: int,
+    rng: np.random.Generator,
+    max_points: int = 20_000,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """p-values that current rows sit in a crowd of current rows.
 
-    For each current row, its best cosine to the theme's baseline rows; for a sample of baseline rows,
-    their best cosine to the other baseline rows. Under "nothing new", a current row falls below the
-    baseline's 10th percentile with probability 0.1; the binomial tail of the count that do is the p-value.
+    Returns the indices into ``rows`` of the current rows tested, their p-values, and their ``k``
+    nearest neighbours (indices into ``rows``; no columns when nothing could be tested).
+
+    ``rows``: the positions in ``vectors`` (unit vectors) of the rows in the windows; ``current``: which
+    of them are in the current window. For each current row, count the current rows among its ``k``
+    nearest neighbours (cosine, itself excluded). If nothing changed, a neighbour is current with
+    probability ``p0``, the current share of the other rows, so the count is binomial(k, p0); a new
+    sub-topic's rows have each other as neighbours, far more current ones than that. Above
+    ``max_points`` rows, uniform samples of the current rows (up to a quarter) and of the others keep
+    time and memory flat; ``p0`` is then the sample's share, which keeps the test exact.
     """
-    rng = np.random.default_rng(0)
-    out = pd.Series(1.0, index=table.index)
-    for i, r in table.iterrows():
-        if r["kind"] != "theme" or r["current_count"] < config.min_count or r["baseline_count"] < 2 * config.min_count:
-            continue
-        members = frame[frame["theme_id"] == r["key"]]
-        now = members.loc[members["bin"] >= current_start, "_pos"].to_numpy()
-        before = members.loc[members["bin"] < current_start, "_pos"].to_numpy()
-        if len(before) > 2000:
-            before = rng.choice(before, 2000, replace=False)
-        if len(now) > 500:
-            now = rng.choice(now, 500, replace=False)
-        base = vectors[before]
-        sample = rng.choice(len(before), min(300, len(before)), replace=False)
-        inner = base[sample] @ base.T
-        inner[np.arange(len(sample)), sample] = -np.inf
-        cutoff = np.quantile(inner.max(axis=1), 0.1)
-        below = int(((vectors[now] @ base.T).max(axis=1) < cutoff).sum())
-        if below >= config.min_count:
-            out[i] = float(stats.binom.sf(below - 1, len(now), 0.1))
-    return out
+    now, before = np.flatnonzero(current), np.flatnonzero(~current)
+    if len(now) + len(before) > max_points:
+        keep_now = min(len(now), max(max_points // 4, max_points - len(before)))
+        now = np.sort(rng.choice(now, keep_now, replace=False))
+        before = np.sort(rng.choice(before, min(len(before), max_points - keep_now), replace=False))
+    index = np.concatenate([now, before])
+    is_current = np.arange(len(index)) < len(now)
+    if len(index) <= k or not len(now) or not len(before):
+        return now, np.ones(len(now)), np.empty((len(now), 0), dtype=np.int64)
+    p0 = (len(now) - 1) / (len(index) - 1)  # a current row's neighbours exclude itself
+    points = np.asarray(vectors[rows[index]], dtype=np.float32)
+    neighbours = np.empty((len(now), k), dtype=np.int64)
+    for start in range(0, len(now), 512):
+        block = np.arange(start, min(start + 512, len(now)))
+        sims = points[block] @ points.T
+        sims[np.arange(len(block)), block] = -np.inf
+        neighbours[block] = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    counts = is_current[neighbours].sum(axis=1)
+    return now, stats.binom.sf(counts - 1, k, p0), index[neighbours]
+
+
+@dataclass
+class Novelty:
+    """What the novelty test found: theme q-values, the significant rows, and groups no theme holds."""
+
+    theme_q: dict[int, float] = field(default_factory=dict)
+    rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # frame ``_pos``
+    #: groups that are mostly outliers: (frame positions, most typical first; q; baseline rows among neighbours)
+    groups: list[tuple[np.ndarray, float, int]] = field(default_factory=list)
+
+
+def _novelty(frame: pd.DataFrame, current_start: pd.Timestamp, vectors: VectorRows, config: TrendsConfig) -> Novelty:
+    """Emerging sub-topics: crowds of current rows (:func:`emerging_pvalues`), per theme and among outliers.
+
+    Row p-values are corrected over all current rows (Benjamini–Hochberg). A theme's q is the
+    ``novelty_rows``-th smallest q of its current rows, so at least that many are significant when it is
+    flagged; outliers count for their nearest theme when they are near one (``theme_id_reassigned``).
+    Significant rows that are each other's neighbours form groups; a group of ``novelty_rows`` or more
+    that is mostly outliers is a new topic too small to be a theme yet: it gets an alert of its own.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    tested, p, neighbours = emerging_pvalues(
+        vectors,
+        frame["_pos"].to_numpy(),
+        (frame["bin"] >= current_start).to_numpy(),
+        k=config.novelty_neighbors,
+        rng=np.random.default_rng(0),
+    )
+    if not len(p):
+        return Novelty()
+    q = benjamini_hochberg(p)
+    theme_of = frame["theme_id"].to_numpy()
+    near = frame["near_theme"].to_numpy() if "near_theme" in frame.columns else theme_of
+    by_theme = pd.DataFrame({"theme_id": np.where(theme_of[tested] >= 0, theme_of[tested], near[tested]), "q": q})
+    theme_q = {
+        int(theme): float(np.sort(group.to_numpy())[config.novelty_rows - 1])
+        for theme, group in by_theme.loc[by_theme["theme_id"] >= 0].groupby("theme_id")["q"]
+        if len(group) >= config.novelty_rows
+    }
+    significant = np.flatnonzero(q <= config.fdr)
+    groups: list[tuple[np.ndarray, float]] = []
+    if len(significant) >= config.novelty_rows and neighbours.shape[1]:
+        slot = np.full(len(frame), -1)
+        slot[tested[significant]] = np.arange(len(significant))
+        linked = slot[neighbours[significant]]  # neighbours that are significant too
+        src, dst = np.nonzero(linked >= 0)
+        graph = coo_matrix((np.ones(len(src)), (src, linked[src, dst])), shape=(len(significant),) * 2)
+        _, component = connected_components(graph, directed=True, connection="weak")
+        degree = np.bincount(src, minlength=len(significant)) + np.bincount(
+            linked[src, dst], minlength=len(significant)
+        )
+        is_current = (frame["bin"] >= current_start).to_numpy()
+        for c in np.unique(component):
+            inside = np.flatnonzero(component == c)
+            members = tested[significant[inside]]
+            if len(members) < config.novelty_rows or (theme_of[members] >= 0).mean() >= 0.5:
+                continue
+            order = np.argsort(-degree[inside], kind="stable")
+            around = np.unique(neighbours[significant[inside]])
+            groups.append(
+                (
+                    members[order],
+                    float(np.sort(q[significant[inside]])[config.novelty_rows - 1]),
+                    int((~is_current[around]).sum()),
+                )
+            )
+    return Novelty(theme_q, frame["_pos"].to_numpy()[tested[significant]], groups)
+
+
+def emerging_alerts(
+    frame: pd.DataFrame,
+    groups: list[tuple[np.ndarray, float, int]],
+    baseline_bins: int,
+    severity_weights: dict[str, float],
+    window: dict[str, Any],
+    with_queries: bool,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """One ``emerging`` alert per group of new rows that no theme holds (columns :data:`ALERTS`).
+
+    Labelled by the group's most typical report (the one with the most neighbours in the group); its
+    node and severity are the group's most common. Also returns each alert's rows (frame positions).
+    """
+    out, members_of = [], {}
+    for members, q, baseline in groups:
+        rows = frame.iloc[members]
+        texts = list(dict.fromkeys(rows["clean_text"].dropna().astype(str)))
+        typical = texts[0] if texts else ""
+        node = rows["category_id"].dropna().mode()
+        category_id = str(node.iloc[0]) if len(node) else None
+        picked = rows[rows["category_id"] == category_id] if category_id else rows
+        severity = str(picked["severity"].mode().iloc[0]) if picked["severity"].notna().any() else "none"
+        significance = _score(q)
+        queries = (
+            [str(x) for x in rows["query"].dropna().value_counts().head(5).index]
+            if with_queries and "query" in rows.columns
+            else []
+        )
+        aid = alert_id("emerging", typical)
+        members_of[aid] = members
+        out.append(
+            {
+                "alert_id": aid,
+                "kind": "emerging",
+                "theme_id": None,
+                "label": f"new: {typical[:80]}",
+                "category_id": category_id,
+                "category": str(picked["category"].iloc[0]) if category_id else "Unmapped",
+                "severity": severity,
+                "detectors": ["new"],
+                "current_count": len(rows),
+                "baseline_count": baseline,
+                "baseline_per_bin": round(baseline / baseline_bins, 4),
+                "growth": len(rows) * baseline_bins / baseline if baseline else float("inf"),
+                "p_value": q,
+                "q_value": q,
+                "significance": round(significance, 4),
+                "priority": round(
+                    float(severity_weights.get(severity, 1.0)) * significance * float(np.log1p(len(rows))), 4
+                ),
+                "window_start": window["current"][0],
+                "window_end": window["current"][1],
+                "first_seen": window["current"][1],
+                "last_seen": window["current"][1],
+                "runs": 1,
+                "peak_count": len(rows),
+                "status": "new",
+                "verbatims": texts[:3],
+                "top_queries": queries,
+            }
+        )
+    return pd.DataFrame(out, columns=list(ALERTS)), members_of
 
 
 def alert_id(kind: str, key: Any) -> str:

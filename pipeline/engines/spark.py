@@ -23,7 +23,8 @@ The same stage functions as the local engine, arranged for a cluster:
 
 Intermediate tables go to Parquet under a scratch folder beside the embedding cache, so no stage is
 computed twice. Not supported here (the run stops with a message naming the option): ``--baseline``,
-NLI re-scoring, the novelty detector and ``cluster.points = "rows"``.
+NLI re-scoring and ``cluster.points = "rows"``. The novelty test of the ``new`` detector is skipped
+(it reads every in-window row's vector on one machine); the run's notes say so.
 """
 
 from __future__ import annotations
@@ -444,7 +445,6 @@ def _unsupported(config: RunConfig) -> None:
     checks = {
         "trends.baseline (--baseline)": config.trends.baseline is not None,
         "classify.nli_model (--nli-model)": bool(config.classify.nli_model),
-        "trends.novelty": config.trends.novelty,
         "cluster.points = 'rows'": config.cluster.points == "rows",
     }
     for name, used in checks.items():
@@ -670,6 +670,8 @@ def run_spark(
         with stage("trends", timings):
             trends = _spark_trends(clustered, themes, config, query_col)
             notes.extend(trends.notes)
+            if config.trends.novelty and not trends.stats.empty:
+                notes.append("trends.novelty is skipped with --engine spark: new themes come from share and counts.")
             themes = themes.assign(trend_weight=trend_weights(themes, trends).to_numpy())
 
         with stage("summarize", timings):

@@ -59,6 +59,7 @@ def _overrides(tmp: Path, **extra: Any) -> dict[str, Any]:
         "ingest.time_col": "Date",
         "embed.cache_dir": str(tmp / "cache"),
         "output.out_dir": str(tmp / "out"),
+        "trends.novelty": False,  # the Spark engine skips it (it needs every in-window row's vector)
         **extra,
     }
 
@@ -164,5 +165,5 @@ def test_the_cli_reports_spark_problems_without_a_java_stack_trace(tmp_path: Pat
 
 
 def test_options_the_spark_engine_lacks_are_refused_by_name(spark: Any, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"trends\.novelty is not available with --engine spark"):
-        run(REPLAY, overrides=_overrides(tmp_path, **{"trends.novelty": True}), spark=spark)
+    with pytest.raises(ConfigError, match=r"cluster\.points = 'rows' is not available with --engine spark"):
+        run(REPLAY, overrides=_overrides(tmp_path, **{"cluster.points": "rows"}), spark=spark)

@@ -16,6 +16,7 @@ from pipeline.trends import (
     benjamini_hochberg,
     continue_alerts,
     detect,
+    emerging_pvalues,
     spike_pvalue,
     trend_weights,
 )
@@ -201,8 +202,67 @@ def test_with_novelty_on_a_new_sub_topic_inside_an_old_theme_is_new() -> None:
         rows, themes, config, severity_weights=WEIGHTS, vectors=_vectors(rows, np.zeros(len(rows), bool))
     )
     assert nothing_new.alerts.empty
-    off = detect(rows, themes, TrendsConfig(), severity_weights=WEIGHTS, vectors=_vectors(rows, sub_topic))
+    off = detect(rows, themes, TrendsConfig(novelty=False), severity_weights=WEIGHTS, vectors=_vectors(rows, sub_topic))
     assert off.alerts.empty
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_current_rows_in_a_crowd_of_current_rows_are_significant_and_steady_rows_are_not() -> None:
+    rng = np.random.default_rng(3)
+    topics = _unit(rng.normal(size=(8, 32)))
+    old = topics[rng.integers(0, 8, 2900)] + rng.normal(0, 0.05, (2900, 32))
+    steady_today = topics[rng.integers(0, 8, 100)] + rng.normal(0, 0.05, (100, 32))
+    fresh = _unit(rng.normal(size=(1, 32)))[np.zeros(8, dtype=int)] + rng.normal(0, 0.05, (8, 32))
+    vectors = _unit(np.vstack([old, steady_today, fresh]))
+    current = np.r_[np.zeros(2900, bool), np.ones(108, bool)]
+    tested, p, neighbours = emerging_pvalues(vectors, np.arange(3008), current, k=10, rng=np.random.default_rng(0))
+    assert tested.tolist() == list(range(2900, 3008))
+    q = benjamini_hochberg(p)
+    assert (q[100:] <= 0.01).all() and (q[:100] > 0.01).all()
+    assert neighbours.shape == (108, 10)
+    assert (np.isin(neighbours[100:], np.arange(3000, 3008)).sum(axis=1) == 7).all()  # the other fresh rows
+    sampled, p_sampled, _ = emerging_pvalues(
+        vectors, np.arange(3008), current, k=10, rng=np.random.default_rng(0), max_points=1500
+    )
+    assert sampled.tolist() == list(range(2900, 3008))  # every current row is kept, the others sampled
+    assert (benjamini_hochberg(p_sampled)[100:] <= 0.01).all()
+
+
+def test_with_no_baseline_rows_nothing_can_be_emerging() -> None:
+    vectors = _unit(np.random.default_rng(0).normal(size=(30, 8)))
+    _, p, _ = emerging_pvalues(vectors, np.arange(30), np.ones(30, bool), k=5, rng=np.random.default_rng(0))
+    assert (p == 1.0).all()
+
+
+def test_a_crowd_of_new_outliers_gets_an_emerging_alert_of_its_own() -> None:
+    rows = replay({0: 10, 1: 10}).reset_index(drop=True)
+    crowd = pd.DataFrame(
+        {
+            "time": START + pd.Timedelta(days=29, hours=12),
+            "theme_id": -1,
+            "category_id": "scam",
+            "category": "Scams",
+            "severity": "high",
+            "clean_text": [f"fake giveaway account number {i}" for i in range(8)],
+        }
+    )
+    rows = pd.concat([rows, crowd], ignore_index=True)
+    novel = np.r_[np.zeros(len(rows) - 8, bool), np.ones(8, bool)]
+    found = detect(rows, themes_for([0, 1]), TrendsConfig(novelty=True), severity_weights=WEIGHTS,
+                   vectors=_vectors(rows, novel))  # fmt: skip
+    emerging = found.alerts[found.alerts["kind"] == "emerging"]
+    assert len(emerging) == 1
+    alert = emerging.iloc[0]
+    assert 5 <= alert["current_count"] <= 8 and alert["detectors"] == ["new"] and alert["theme_id"] is None
+    assert alert["category"] == "Scams" and alert["severity"] == "high" and alert["label"].startswith("new: fake")
+    assert set(found.members[alert["alert_id"]]) <= set(range(len(rows) - 8, len(rows)))
+    assert "emerging" in [a["kind"] for a in json.loads(alerts_json(found.alerts))]
+    quiet = detect(rows, themes_for([0, 1]), TrendsConfig(novelty=True), severity_weights=WEIGHTS,
+                   vectors=_vectors(rows, np.zeros(len(rows), bool)))  # fmt: skip
+    assert not (quiet.alerts["kind"] == "emerging").any()
 
 
 def test_nothing_to_follow_gives_no_alerts_and_says_so() -> None:
