@@ -148,7 +148,12 @@ class ClusterConfig(_Section):
     selection_method: Literal["eom", "leaf"] = "eom"
     min_rows: int = Field(default=20, ge=2, description="Below this many distinct texts, all rows form one group.")
     merge_threshold: float = Field(
-        default=0.85, gt=0.0, le=1.0, description="Merge themes whose centroids' cosine is at least this (1 = never)."
+        default=0.88,
+        gt=0.0,
+        le=1.0,
+        description="Merge themes whose centroids' cosine is at least this (1 = never). 0.88 was best of 0.85, "
+        "0.88, 0.9 and 0.95 on BANKING77 train (3,080-row samples and all 10,003 rows, 3 UMAP seeds): up to "
+        "+0.005 ARI and accuracy over 0.85, and no metric lower.",
     )
     reassign_outliers: bool = True
     reassign_threshold: float = Field(
