@@ -118,7 +118,7 @@ def _reassign(
         return out
     k = min(k, len(themed))
     themed_vectors = vectors[themed]
-    themed_points = np.asarray(points[themed], dtype=np.float64)
+    themed_points = np.asarray(points[themed], dtype=np.float32)
     themed_norms = (themed_points**2).sum(axis=1)
     themed_labels = labels[themed]
     for start in range(0, len(outliers), block):
@@ -129,7 +129,7 @@ def _reassign(
         if not keep.any():
             continue
         rows = rows[keep]
-        here = np.asarray(points[rows], dtype=np.float64)
+        here = np.asarray(points[rows], dtype=np.float32)
         distances = themed_norms[None, :] - 2.0 * here @ themed_points.T  # squared distance minus |here|^2
         nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
         for row, idx in zip(rows, nearest, strict=True):
