@@ -361,7 +361,11 @@ PROCEDURE = """\
 - **ours**: `pipeline.run(frame[["text"]], write=False, overrides={"embed.cache_dir": ...})`, default config
   (seed 42) or the `--set` overrides, shown beside the system's name. `ours` scores `feedback.theme_id`
   (HDBSCAN labels, outliers -1); `ours+reassign` scores `feedback.theme_id_reassigned` (outliers reassigned
-  to a theme as the pipeline's config says).
+  to a theme as the pipeline's config says). Its size-derived defaults (`min_cluster_size`, `min_samples`,
+  `n_neighbors`, `merge_threshold`, the reassignment) were chosen on BANKING77 *train* only: seeded 3,080-row
+  samples of train for the test size and the full train set for the large size, each over several UMAP seeds;
+  test and train+test are only reported. Each figure here is one UMAP seed (42): on test the seed alone moves
+  NMI by up to 0.01, ARI by up to 0.06 and ACC by up to 0.01, so differences that small are noise.
 - **bertopic**: `BERTopic().fit_transform(docs, embeddings)`, all defaults (UMAP 15 neighbours / 5 dims /
   cosine, unseeded; HDBSCAN `min_topic_size=10`), docs = the raw texts, embeddings = MiniLM vectors of the
   raw texts from sentence-transformers (fp32), through the same cache directory; in the same process, after

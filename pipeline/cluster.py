@@ -2,8 +2,8 @@
 
 Rows are clustered with their duplicates (a campaign of identical reports is dense, so it forms a
 theme). Themes are renumbered by size, largest first. Outliers keep ``theme_id = -1``; the
-reassignment to the most similar theme centroid (cosine in embedding space, above a threshold)
-goes in a second label, so both views exist.
+reassignment (the majority theme of an outlier's nearest themed neighbours, when it is similar
+enough to them) goes in a second label, so both views exist.
 """
 
 from __future__ import annotations
@@ -29,8 +29,14 @@ log = logging.getLogger(__name__)
 
 
 def default_min_cluster_size(n_rows: int) -> int:
-    """About 0.4% of the rows, at least 5: small exports keep small themes, large ones don't shatter."""
-    return int(np.clip(round(0.004 * n_rows), 5, 1000))
+    """About 0.5% of the rows, at least 5: small exports keep small themes, large ones don't shatter.
+
+    Chosen on BANKING77 train (five 3,080-row samples and the full 10,003 rows, 3 UMAP seeds each):
+    0.5% against 0.4% gave +0.018 ARI, +0.006 accuracy on the samples and +0.007 NMI, +0.042 ARI,
+    +0.011 accuracy on the full set before reassignment (fewer split intents: 76 and 69 themes for
+    77 intents, against 87 and 85); after reassignment it was within -0.005..+0.004 of 0.4%.
+    """
+    return int(np.clip(round(0.005 * n_rows), 5, 1000))
 
 
 @dataclass
@@ -87,13 +93,23 @@ def merge_similar_themes(labels: np.ndarray, vectors: np.ndarray, threshold: flo
 
 
 def _reassign(
-    labels: np.ndarray, vectors: np.ndarray, threshold: float, *, k: int = 10, block: int = 512
+    labels: np.ndarray,
+    vectors: np.ndarray,
+    points: np.ndarray,
+    threshold: float,
+    *,
+    k: int = 10,
+    block: int = 512,
 ) -> np.ndarray:
-    """Give each outlier the majority theme of its ``k`` most similar themed rows (embedding cosine),
-    when those neighbours' mean similarity reaches ``threshold``; others stay -1.
+    """Give each outlier the majority theme of its ``k`` nearest themed points in the clustering space
+    (``points``), when its ``k`` most similar themed rows in embedding space (``vectors``, cosine) have a
+    mean similarity of at least ``threshold``; others stay -1.
 
-    Neighbours follow a theme's shape where a centroid cannot (measured on BANKING77 train: +0.004 NMI,
-    +0.005 accuracy over nearest-centroid). Outliers are handled in blocks to keep memory flat.
+    The gate asks whether the outlier is like any theme at all; the vote asks which, in the space
+    HDBSCAN drew the themes in. Chosen on BANKING77 train (3 UMAP seeds; five 3,080-row samples and the
+    full 10,003 rows): voting in the clustering space instead of embedding space gave +0.005 NMI on the
+    samples and +0.012 NMI, +0.019 ARI, +0.011 accuracy on the full set, with the same share reassigned.
+    Neighbours follow a theme's shape where a centroid cannot. Outliers go in blocks to keep memory flat.
     """
     out = labels.copy()
     outliers = np.flatnonzero(labels < 0)
@@ -102,15 +118,22 @@ def _reassign(
         return out
     k = min(k, len(themed))
     themed_vectors = vectors[themed]
+    themed_points = np.asarray(points[themed], dtype=np.float32)
+    themed_norms = (themed_points**2).sum(axis=1)
     themed_labels = labels[themed]
     for start in range(0, len(outliers), block):
         rows = outliers[start : start + block]
         sims = vectors[rows] @ themed_vectors.T
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        top_sims = np.take_along_axis(sims, top, axis=1)
-        for row, idx, s in zip(rows, top, top_sims, strict=True):
-            if s.mean() >= threshold:
-                out[row] = np.bincount(themed_labels[idx]).argmax()
+        gate = -np.partition(-sims, k - 1, axis=1)[:, :k]
+        keep = gate.mean(axis=1) >= threshold
+        if not keep.any():
+            continue
+        rows = rows[keep]
+        here = np.asarray(points[rows], dtype=np.float32)
+        distances = themed_norms[None, :] - 2.0 * here @ themed_points.T  # squared distance minus |here|^2
+        nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
+        for row, idx in zip(rows, nearest, strict=True):
+            out[row] = np.bincount(themed_labels[idx]).argmax()
     return out
 
 
@@ -178,7 +201,9 @@ def cluster(
     if (labels < 0).all():
         note = "HDBSCAN found no dense group: every row is an outlier (try a smaller cluster.min_cluster_size)"
         log.warning(note)
-    reassigned = _reassign(labels, vectors, config.reassign_threshold) if config.reassign_outliers else labels.copy()
+    reassigned = (
+        _reassign(labels, vectors, points, config.reassign_threshold) if config.reassign_outliers else labels.copy()
+    )
     params = {
         "min_cluster_size": int(min_cluster_size),
         "min_samples": int(min_samples),

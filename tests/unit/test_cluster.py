@@ -33,9 +33,9 @@ def test_min_cluster_size_is_at_least_five_for_small_exports():
     assert [default_min_cluster_size(n) for n in (0, 10, 100, 1000)] == [5, 5, 5, 5]
 
 
-def test_min_cluster_size_is_about_0_4_percent_of_rows():
+def test_min_cluster_size_is_about_0_5_percent_of_rows():
     for n in (5_000, 20_000, 100_000):
-        assert default_min_cluster_size(n) == pytest.approx(0.004 * n, abs=1)
+        assert default_min_cluster_size(n) == pytest.approx(0.005 * n, abs=1)
 
 
 def test_min_cluster_size_grows_with_size_and_is_capped():
@@ -94,10 +94,22 @@ def test_outlier_reassignment_keeps_both_labels_and_respects_the_threshold():
     vectors = np.stack([*theme_a, *theme_b, near_a, far])
     raw = [0] * 10 + [1] * 10 + [-1, -1]
     config = ClusterConfig(reassign_threshold=0.5)
-    out = cluster(np.zeros((22, 2)), vectors, config, n_distinct=22, clusterer=FixedLabels(raw))
+    out = cluster(vectors, vectors, config, n_distinct=22, clusterer=FixedLabels(raw))
     assert out.labels[-2:].tolist() == [-1, -1]  # still outliers
     assert out.reassigned[-2:].tolist() == [out.labels[0], -1]  # only the close one is reassigned
     assert (out.reassigned[:20] == out.labels[:20]).all()
+
+
+def test_reassignment_votes_among_the_nearest_themed_points_in_the_clustering_space():
+    # In embedding space the outlier's most similar rows are theme A's; in the clustering space it sits in theme B.
+    theme_a = [_unit([1, 0.1 + 0.01 * i, 0]) for i in range(10)]  # cosine ~0.99 to the outlier
+    theme_b = [_unit([1, 0, 0.6 + 0.01 * i]) for i in range(10)]  # cosine ~0.85
+    vectors = np.stack([*theme_a, *theme_b, _unit([1, 0, 0])])
+    points = np.concatenate([np.zeros((10, 2)), np.full((10, 2), 5.0), [[5.1, 5.0]]])
+    raw = [0] * 10 + [1] * 10 + [-1]
+    out = cluster(points, vectors, ClusterConfig(reassign_threshold=0.5), n_distinct=21, clusterer=FixedLabels(raw))
+    assert out.labels[-1] == -1
+    assert out.reassigned[-1] == out.labels[10]  # theme B, its neighbours in the clustering space
 
 
 def test_reassignment_threshold_of_one_reassigns_nothing_short_of_identical():
