@@ -72,7 +72,7 @@ bench: setup $(BENCH_STAMP) ## Everything (speed 2k-100k beside BERTopic, theme 
 		--quality test train+test
 	$(PY) -m benchmarks.taxonomy
 	$(PY) -m benchmarks.review_loop
-	$(PY) -m benchmarks.triage --seeds 11 12 13 14 15 16 --swiftkey
+	$(PY) -m benchmarks.triage --swiftkey
 	$(PY) -m benchmarks.scale --assign-compare
 
 bench-quick: setup $(BENCH_STAMP) ## Speed at 2k rows, ours (cold + warm) beside BERTopic; updates benchmarks/RESULTS.md/json (~3-4 min)
