@@ -37,11 +37,13 @@ def _alerts_markdown(alerts: pd.DataFrame, top_n: int) -> list[str]:
     for i, (_, a) in enumerate(alerts.head(top_n).iterrows(), start=1):
         growth = "new (no baseline rows)" if not np.isfinite(a["growth"]) else f"{a['growth']:.1f}× the baseline rate"
         what = f"theme {int(a['theme_id'])}: {_md_cell(a['label'])}" if a["kind"] == "theme" else _md_cell(a["label"])
-        node = f" — {_md_cell(a['category'])}" if a["kind"] == "theme" and pd.notna(a["category_id"]) else ""
+        node = f" — {_md_cell(a['category'])}" if a["kind"] != "category" and pd.notna(a["category_id"]) else ""
+        where = "reports that no theme holds yet" if a["kind"] == "emerging" else "reports in the current window"
+        before = "similar per bin before" if a["kind"] == "emerging" else "per bin before"
         lines.append(
-            f"{i}. **[{a['severity']}] {what}**{node}: {a['current_count']} reports in the current window vs "
-            f"{a['baseline_per_bin']:.1f} per bin before ({growth}); detectors: {', '.join(a['detectors'])}; "
-            f"{a['status']}" + ("" if a["runs"] == 1 else f", raised in {a['runs']} runs since {a['first_seen'][:10]}")
+            f"{i}. **[{a['severity']}] {what}**{node}: {a['current_count']} {where} vs "
+            f"{a['baseline_per_bin']:.1f} {before} ({growth}); detectors: {', '.join(a['detectors'])}; "
+            + ("opened in this run" if a["runs"] == 1 else f"raised in {a['runs']} runs since {a['first_seen'][:10]}")
         )
         if len(a["top_queries"]):
             lines.append(f"   - top queries: {_md_cell(', '.join(a['top_queries']))}")

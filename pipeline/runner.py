@@ -118,7 +118,7 @@ def alert_line(alert: pd.Series) -> str:
     growth = alert["growth"]
     grew = "new" if not np.isfinite(growth) else f"{growth:.1f}x"
     what = f"theme {int(alert['theme_id'])} {alert['label']}" if alert["kind"] == "theme" else alert["label"]
-    node = f" · {alert['category']}" if alert["kind"] == "theme" and pd.notna(alert["category_id"]) else ""
+    node = f" · {alert['category']}" if alert["kind"] != "category" and pd.notna(alert["category_id"]) else ""
     return (
         f"[{alert['severity']}] {what}{node}: {alert['current_count']} now vs "
         f"{alert['baseline_per_bin']:.1f}/bin before ({grew}; {', '.join(alert['detectors'])}; "

@@ -63,3 +63,16 @@ def test_markdown_truncates_long_cells():
     row = next(line for line in md.splitlines() if line.startswith("| 1 |"))
     assert "…" in row
     assert len(row) < 600
+
+
+def test_an_emerging_alert_reads_as_new_reports_no_theme_holds_with_its_node() -> None:
+    alert = {
+        "kind": "emerging", "theme_id": None, "label": "new: free coins | giveaway", "category_id": "scam",
+        "category": "Scams", "severity": "high", "detectors": ["new"], "current_count": 8, "baseline_per_bin": 0.5,
+        "growth": 16.0, "status": "new", "runs": 1, "first_seen": "2026-01-31", "top_queries": [],
+        "verbatims": ["free coins here"],
+    }  # fmt: skip
+    md = insights_markdown(_themes(), ACCOUNTING, top_n=5, notes=[], alerts=pd.DataFrame([alert]))
+    line = next(line for line in md.splitlines() if line.startswith("1. "))
+    assert "new: free coins \\| giveaway" in line and "— Scams" in line and "theme None" not in line
+    assert "8 reports that no theme holds yet vs 0.5 similar per bin before" in line and "opened in this run" in line
