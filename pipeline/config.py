@@ -157,11 +157,13 @@ class ClusterConfig(_Section):
     )
     reassign_outliers: bool = True
     reassign_threshold: float = Field(
-        default=0.5,
+        default=0.3,
         ge=-1.0,
         le=1.0,
         description="An outlier is reassigned (to the majority theme of its 10 nearest themed points in the "
-        "clustering space) when its 10 most similar themed rows have at least this mean embedding cosine.",
+        "clustering space) when its 10 most similar themed rows have at least this mean embedding cosine. "
+        "0.3 still leaves unrelated text alone; chosen on BANKING77 train over 0.5 and -1 (assign all): "
+        "+0.002 NMI, +0.001 ARI, +0.002 accuracy after reassignment (train samples and full train, 3 seeds).",
     )
 
 
