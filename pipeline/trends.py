@@ -27,11 +27,10 @@ the **baseline** is the ``baseline_bins`` bins before it. For each theme and eac
   ``min_count_escalation`` current rows) or spikes.
 
 Every detector yields a flag and a score in [0, 1]. Spike scores are ``min(1, -log10(q) / 10)``: q =
-0.01 scores 0.2, q = 1e-10 scores 1. An **alert** is a theme or node with at least one flag (or an
-emerging group); its
-``priority = severity_weight × significance × log1p(current_count)``, with ``significance`` the
-largest detector score. Themes with an alert get ``trend_weight = 1 + 2 × significance`` in the
-theme ranking (1 otherwise).
+0.01 scores 0.2, q = 1e-10 scores 1. An **alert** is a theme or node with at least one flag, or an
+emerging group; its ``priority = severity_weight × significance × log1p(current_count)``, with
+``significance`` the largest detector score. Themes with an alert get ``trend_weight = 1 + 2 ×
+significance`` in the theme ranking (1 otherwise).
 """
 
 from __future__ import annotations
@@ -88,8 +87,8 @@ ALERTS: dict[str, str] = {
     "baseline_count": "int: rows in the baseline window (emerging: baseline rows among the group's neighbours)",
     "baseline_per_bin": "float: baseline rows per bin",
     "growth": "float: current per bin / baseline per bin (inf when the baseline is empty)",
-    "p_value": "float: spike tail probability",
-    "q_value": "float: after Benjamini-Hochberg over everything tested",
+    "p_value": "float: spike tail probability (emerging: the group's novelty q-value)",
+    "q_value": "float: after Benjamini-Hochberg over everything tested (emerging: over the current rows)",
     "significance": "float in [0, 1]: the largest detector score",
     "priority": "float: severity_weight * significance * log1p(current_count)",
     "window_start": "str: ISO start of the current window",
@@ -501,7 +500,7 @@ def _novelty(frame: pd.DataFrame, current_start: pd.Timestamp, vectors: VectorRo
         if len(group) >= config.novelty_rows
     }
     significant = np.flatnonzero(q <= config.fdr)
-    groups: list[tuple[np.ndarray, float]] = []
+    groups: list[tuple[np.ndarray, float, int]] = []
     if len(significant) >= config.novelty_rows and neighbours.shape[1]:
         slot = np.full(len(frame), -1)
         slot[tested[significant]] = np.arange(len(significant))
