@@ -1,6 +1,7 @@
 """Triage benchmark: replays of real texts with simulated times and injected bursts.
 
-``python -m benchmarks.triage`` (part of ``make bench``; about 20 minutes on 2 cores for the 12 default seeds).
+``python -m benchmarks.triage`` (part of ``make bench``; about 8 minutes on 2 cores for the 12 default seeds,
+plus 3 for ``--swiftkey``).
 
 Detector settings were tried on seeds 11-16 and checked on 21-26; the default seeds 1-12 were not used
 for any choice.
