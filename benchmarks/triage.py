@@ -44,7 +44,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -179,6 +181,70 @@ def evaluate(result: Any, rows: pd.DataFrame, events: list[Event], config: Any) 
     }
 
 
+def daily(rows: pd.DataFrame, events: list[Event], overrides: dict[str, Any], work: Path, name: str) -> dict[str, Any]:
+    """Each morning a real run on the rows so far, with the previous morning's run as ``--baseline``.
+
+    Alerts are the run's own (theme ids and alert history carried between runs). A theme alert is judged
+    as in :func:`evaluate` from the run's feedback; an emerging alert by its verbatims (the run keeps
+    no member list): true when an active event's intent wrote at least half of them. Theme ids are
+    *stable* when a row themed in two consecutive runs keeps its id.
+    """
+    from pipeline import run
+    from pipeline.config import load_config
+
+    previous: Path | None = None
+    before: pd.Series | None = None
+    alerts, true_alerts, continuing = 0, 0, 0
+    stable: list[float] = []
+    detected: dict[int, int] = {}
+    for day in MORNINGS:
+        as_of = START + pd.Timedelta(days=day + 1)
+        past = rows[rows["time"] < as_of]
+        config = load_config(
+            None,
+            {**overrides, "output.out_dir": str(work), "output.run_id": f"{name}-day{day}", "output.force": True,
+             "trends.baseline": str(previous) if previous else None},
+        )  # fmt: skip
+        result = run(past[["id", "text", "time"]], config)
+        feedback = result.feedback.merge(past[["id", "intent"]], left_on="row_id", right_on="id")
+        today = feedback[(feedback["time"] >= as_of - pd.Timedelta(days=1)) & (feedback["status"] != "excluded")]
+        for alert in result.alerts.itertuples():
+            if alert.kind == "category":
+                continue
+            if alert.kind == "emerging":
+                intents = today.loc[today["clean_text"].isin(list(alert.verbatims)), "intent"].value_counts()
+                excess = float(len(alert.verbatims))
+            else:
+                intents = today.loc[today["theme_id"] == alert.theme_id, "intent"].value_counts()
+                excess = alert.current_count - alert.baseline_per_bin
+            hits = [
+                i for i, e in enumerate(events)
+                if e.onset <= day < e.onset + e.days and intents.get(e.intent, 0) >= max(0.5 * excess, 1)
+            ]  # fmt: skip
+            log.debug("%s day %d: %s %s %s %d vs %.1f/bin, true=%s", name, day, alert.kind, alert.theme_id,
+                      list(alert.detectors), alert.current_count, alert.baseline_per_bin, bool(hits))  # fmt: skip
+            alerts += 1
+            true_alerts += bool(hits)
+            continuing += alert.status == "continuing"
+            if hits:  # as in evaluate: the last matching event gets the credit
+                detected.setdefault(hits[-1], day - events[hits[-1]].onset)
+        themed = feedback.loc[feedback["theme_id"] >= 0].set_index("row_id")["theme_id"]
+        if before is not None:
+            both = before.index.intersection(themed.index)
+            stable.append(float((before.loc[both] == themed.loc[both]).mean()) if len(both) else float("nan"))
+        before, previous = themed, result.run_dir
+        log.info("%s day %d: %d alerts (%d true so far), stable ids %.3f", name, day, len(result.alerts),
+                 true_alerts, stable[-1] if stable else float("nan"))  # fmt: skip
+    return {
+        "theme_alerts": alerts,
+        "true_alerts": true_alerts,
+        "continuing_alerts": continuing,
+        "detected": {events[i].kind: lag for i, lag in detected.items()},
+        "events": [e.kind for e in events],
+        "stable_ids": float(np.nanmean(stable)) if stable else float("nan"),
+    }
+
+
 SWIFTKEY = Path("idea_emerging_issues") / "swiftkey_keyboard"
 _STOP = {"and", "the", "of", "a", "to", "in", "for", "language", "input"}
 
@@ -235,6 +301,40 @@ def swiftkey(data_dir: Path, config: Any) -> tuple[dict[str, float], list[str]]:
     return figures, report
 
 
+def replay_figures(
+    burst_runs: list[dict[str, Any]], quiet_runs: list[dict[str, Any]], *, categories: bool = True
+) -> dict[str, float]:
+    """Recall and lag per event kind, and the headline figures, over the replays' outcomes."""
+    figures: dict[str, float] = {}
+    for kind, _ in EVENTS:
+        lags = [r["detected"][kind] for r in burst_runs if kind in r["detected"]]
+        figures[f"recall_{kind}"] = len(lags) / len(burst_runs)
+        figures[f"lag_{kind}"] = float(np.mean(lags)) if lags else float("nan")
+    alerts = sum(r["theme_alerts"] for r in burst_runs)
+    figures["precision"] = sum(r["true_alerts"] for r in burst_runs) / alerts if alerts else float("nan")
+    strong = [r["detected"].get(k) for r in burst_runs for k in ("3x", "5x", "new")]
+    found = [x for x in strong if x is not None]
+    figures["recall"] = len(found) / len(strong)
+    figures["lag_bins"] = float(np.mean(found)) if found else float("nan")
+    figures["false_alerts_per_replay"] = float(np.mean([r["theme_alerts"] for r in quiet_runs]))
+    if categories:
+        figures["false_category_alerts_per_replay"] = float(np.mean([r["category_alerts"] for r in quiet_runs]))
+    return figures
+
+
+def figure_records(figures: dict[str, float], common: dict[str, Any]) -> list[dict[str, Any]]:
+    """One long-form record per figure; per-kind figures get ``config = 'event <kind>'``."""
+    records = []
+    for metric, value in figures.items():
+        event = metric.split("_", 1)[1] if metric.split("_", 1)[-1] in dict(EVENTS) else None
+        name = metric.split("_", 1)[0] if event else metric
+        name = "lag_bins" if name == "lag" else name
+        records.append(
+            {**common, "metric": name, "value": round(value, 4), "config": f"event {event}" if event else "all"}
+        )
+    return records
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.triage", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
@@ -246,6 +346,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate-range", type=float, nargs=2, default=(4.0, 12.0), help="messages per day per theme")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config overrides")
     parser.add_argument("--swiftkey", action="store_true", help="also run on the IDEA SwiftKey reviews (~3 min)")
+    parser.add_argument(
+        "--daily", type=int, default=0, metavar="N",
+        help="also replay the first N seeds as 14 daily runs chained by --baseline (~5 min per replay)",
+    )  # fmt: skip
+    parser.add_argument("--skip-replay", action="store_true", help="only --daily / --swiftkey")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
@@ -264,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     burst_runs: list[dict[str, Any]] = []
     quiet_runs: list[dict[str, Any]] = []
-    for seed in args.seeds:
+    for seed in [] if args.skip_replay else args.seeds:
         for with_events in (True, False):
             rows, events = make_replay(pool, seed, args.themes, tuple(args.rate_range), with_events=with_events)
             t0 = time.perf_counter()
@@ -274,26 +379,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.info("seed %d %s: %s", seed, "burst" if with_events else "burst-free", outcome)
             (burst_runs if with_events else quiet_runs).append(outcome)
 
-    figures: dict[str, float] = {}
-    for kind, _ in EVENTS:
-        lags = [r["detected"][kind] for r in burst_runs if kind in r["detected"]]
-        figures[f"recall_{kind}"] = len(lags) / len(burst_runs)
-        figures[f"lag_{kind}"] = float(np.mean(lags)) if lags else float("nan")
-    alerts = sum(r["theme_alerts"] for r in burst_runs)
-    figures["precision"] = sum(r["true_alerts"] for r in burst_runs) / alerts if alerts else float("nan")
-    strong = [r["detected"].get(k) for r in burst_runs for k in ("3x", "5x", "new")]
-    figures["recall"] = sum(x is not None for x in strong) / len(strong)
-    figures["lag_bins"] = (
-        float(np.mean([x for x in strong if x is not None])) if any(x is not None for x in strong) else float("nan")
-    )
-    figures["false_alerts_per_replay"] = float(np.mean([r["theme_alerts"] for r in quiet_runs]))
-    figures["false_category_alerts_per_replay"] = float(np.mean([r["category_alerts"] for r in quiet_runs]))
-
+    figures = replay_figures(burst_runs, quiet_runs) if burst_runs else {}
     common = {
         "section": SECTION,
         "dataset": "banking77 replay",
         "system": "ours",
-        "rows": int(np.mean([r["rows"] for r in burst_runs + quiet_runs])),
+        "rows": int(np.mean([r["rows"] for r in burst_runs + quiet_runs])) if burst_runs else None,
         "date": datetime.now(timezone.utc).date().isoformat(),
         "machine": machine_label(),
         "versions": versions(),
@@ -306,15 +397,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             "recall, lag_bins: over 3x, 5x and new-theme events (the targets); 2x reported separately.",
         ],
     }
-    records = []
-    for metric, value in figures.items():
-        event = metric.split("_", 1)[1] if metric.split("_", 1)[-1] in dict(EVENTS) else None
-        name = metric.split("_", 1)[0] if event else metric
-        name = "lag_bins" if name == "lag" else name
-        records.append(
-            {**common, "metric": name, "value": round(value, 4), "config": f"event {event}" if event else "all"}
+    records = figure_records(figures, common)
+    datasets = {common["dataset"]} if burst_runs else set()
+    if args.daily:
+        daily_burst, daily_quiet = [], []
+        work = Path(tempfile.mkdtemp(prefix="triage-daily-"))
+        overrides = {"ingest.text_col": "text", "ingest.id_col": "id", "ingest.time_col": "time",
+                     "embed.cache_dir": str(config.embed.cache_dir) if config.embed.cache_dir else None,
+                     **parse_overrides(args.set)}  # fmt: skip
+        for seed in args.seeds[: args.daily]:
+            for with_events in (True, False):
+                rows, events = make_replay(pool, seed, args.themes, tuple(args.rate_range), with_events=with_events)
+                name = f"s{seed}-{'burst' if with_events else 'quiet'}"
+                outcome = daily(rows, events, overrides, work, name)
+                outcome.update(seed=seed, rows=len(rows))
+                log.info("daily %s: %s", name, outcome)
+                (daily_burst if with_events else daily_quiet).append(outcome)
+        shutil.rmtree(work, ignore_errors=True)
+        daily_figures = replay_figures(daily_burst, daily_quiet, categories=False)
+        daily_figures["stable_ids"] = float(np.mean([r["stable_ids"] for r in daily_burst + daily_quiet]))
+        alerted = sum(r["theme_alerts"] for r in daily_burst + daily_quiet)
+        daily_figures["continuing_share"] = (
+            sum(r["continuing_alerts"] for r in daily_burst + daily_quiet) / alerted if alerted else float("nan")
         )
-    datasets = {common["dataset"]}
+        seeds = list(args.seeds[: args.daily])
+        daily_common = {**common, "dataset": "banking77 replay, daily runs", "seeds": seeds,
+                        "rows": int(np.mean([r["rows"] for r in daily_burst + daily_quiet]))}  # fmt: skip
+        daily_common["notes"] = [
+            f"Daily runs: seeds {seeds}, burst and burst-free replays; each of the 14 mornings a full run on the rows "
+            "so far with the previous morning's run as --baseline (theme ids and alert history carried); stable_ids: "
+            "share of rows themed in two consecutive runs that keep their theme id; continuing_share: alerts raised "
+            "again that continue the previous run's alert."
+        ]
+        records += figure_records(daily_figures, daily_common)
+        datasets.add(daily_common["dataset"])
+        print("daily runs:", {k: round(v, 3) for k, v in daily_figures.items()})
     if args.swiftkey:
         sk_figures, sk_report = swiftkey(args.data_dir, config)
         datasets.add("idea swiftkey")
@@ -331,7 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = args.out / "RESULTS.json"
     kept = [r for r in load_records(path) if not (r.get("section") == SECTION and r.get("dataset") in datasets)]
     write_results(args.out, kept + records)
-    print(f"replay: {len(args.seeds)} seeds in {time.perf_counter() - started:.0f} s")
+    print(f"triage benchmark: {time.perf_counter() - started:.0f} s")
     for metric, value in figures.items():
         print(f"  {metric}: {value:.3f}")
     return 0
