@@ -12,8 +12,10 @@ the **baseline** is the ``baseline_bins`` bins before it. For each theme and eac
   ``min_count`` rows and a growth of at least ``min_growth``.
 * ``rise`` — a sustained climb: a one-sided CUSUM of the standardized bin counts over the baseline
   and current window (reference ``cusum_k`` sd, decision ``cusum_h`` sd), flagged when the statistic
-  at the last bin exceeds ``cusum_h`` and the current rate is still ``min_growth`` times the
-  baseline's (so the tail of a past burst does not keep alerting).
+  at the last bin exceeds ``cusum_h``, the current rate is still ``min_growth`` times the baseline's
+  (so the tail of a past burst does not keep alerting), and the rows of the climb (the bins since the
+  statistic last left zero) are improbable given the bins before it (the spike's tail test,
+  Benjamini–Hochberg at ``fdr``): a standardized CUSUM alone over-reacts to small, skewed counts.
 * ``new`` — a theme that is mostly recent: at least ``new_share`` of its dated rows are in the current
   window (and ``min_count`` rows), or, with a baseline run, a theme that matches none of the baseline's,
   or (``novelty``, on by default; needs the embeddings) a theme holding a *crowd* of current rows: rows
@@ -142,11 +144,16 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def _cusum(series: np.ndarray, mean: float, sd: float, k: float) -> float:
-    s = 0.0
-    for x in series:
+def _cusum(series: np.ndarray, mean: float, sd: float, k: float) -> tuple[float, int]:
+    """The one-sided CUSUM at the last bin, and the first bin of its current climb (len(series) if none)."""
+    s, start = 0.0, len(series)
+    for i, x in enumerate(series):
         s = max(0.0, s + (x - mean) / sd - k)
-    return s
+        if s == 0.0:
+            start = len(series)
+        elif start == len(series):
+            start = i
+    return s, start
 
 
 def _score(q: float) -> float:
@@ -344,7 +351,14 @@ def score_counts(
         growth = (cur / config.current_bins) / base_rate if base_rate > 0 else (np.inf if cur else 0.0)
         mean = float(base.mean()) if len(base) else 0.0
         sd = max(float(base.std(ddof=1)) if len(base) > 1 else 0.0, np.sqrt(max(mean, 0.5)))
-        cusum = _cusum(series.to_numpy(dtype=float), mean, sd, config.cusum_k)
+        counts_all = series.to_numpy(dtype=float)
+        cusum, climb = _cusum(counts_all, mean, sd, config.cusum_k)
+        # the climb's rows against the bins before it: a CUSUM alone over-reacts to small, skewed counts
+        rise_p = (
+            spike_pvalue(int(counts_all[climb:].sum()), counts_all[:climb], len(counts_all) - climb)[0]
+            if cusum > 0 and climb >= 2
+            else 1.0
+        )
         records.append(
             {
                 "kind": kind,
@@ -356,6 +370,7 @@ def score_counts(
                 "growth": growth,
                 "p_value": p,
                 "cusum": cusum,
+                "rise_p": rise_p,
                 "total_dated": int(dated_totals.get(key, 0)) if kind == "theme" else None,
             }
         )
@@ -367,8 +382,10 @@ def score_counts(
         & (table["growth"] >= config.min_growth)
     )
     table["spike_score"] = np.where(table["spike"], table["q_value"].map(_score), 0.0)
+    table["rise_q"] = benjamini_hochberg(table["rise_p"].to_numpy())
     table["rise"] = (
         (table["cusum"] >= config.cusum_h)
+        & (table["rise_q"] <= config.fdr)
         & (table["growth"] >= config.min_growth)
         & (table["current_count"] >= config.min_count)
     )

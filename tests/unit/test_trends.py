@@ -269,3 +269,27 @@ def test_nothing_to_follow_gives_no_alerts_and_says_so() -> None:
     rows = replay({0: 5}).assign(theme_id=-1)
     trends = detect(rows, themes_for([]), TrendsConfig(), severity_weights=WEIGHTS)
     assert trends.alerts.empty and trends.window and "no themes" in trends.notes[0]
+
+
+def _daily_counts(counts: list[int]) -> pd.DataFrame:
+    """Rows of theme 0 with the given count on each day (the last day is the current window)."""
+    times = [START + pd.Timedelta(days=day, hours=12) for day, n in enumerate(counts) for _ in range(n)]
+    rows = pd.DataFrame({"time": times, "theme_id": 0})
+    return rows.assign(category_id=None, category="Unmapped", severity="none", clean_text="report")
+
+
+def test_a_sustained_climb_is_a_rise_before_any_single_day_is_a_spike() -> None:
+    counts = [10] * 26 + [16, 17, 17, 18]  # +60-80% for four days: no single day is extreme
+    found = detect(_daily_counts(counts), themes_for([0]), TrendsConfig(novelty=False), severity_weights=WEIGHTS)
+    row = found.stats.iloc[0]
+    assert bool(row["rise"]) and not bool(row["spike"])
+    assert found.alerts.loc[0, "detectors"] == ["rise"]
+
+
+def test_a_low_count_blip_the_tail_test_does_not_back_is_not_a_rise() -> None:
+    counts = [1, 2, 1, 0, 2, 1, 1, 2, 1, 0, 1, 2, 1, 1, 2, 1, 0, 1, 2, 1, 1, 2, 1, 1, 0, 2, 1, 1, 3, 7]
+    config = TrendsConfig(novelty=False, fdr=1e-4)  # as if among many themes (Benjamini–Hochberg)
+    found = detect(_daily_counts(counts), themes_for([0]), config, severity_weights=WEIGHTS)
+    row = found.stats.iloc[0]
+    assert row["cusum"] >= config.cusum_h  # the standardized CUSUM alone would have fired
+    assert 1e-4 < row["rise_q"] < 0.01 and not bool(row["rise"]) and found.alerts.empty
