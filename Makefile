@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-fast lint format bench bench-quick clean
+.PHONY: help setup demo test test-fast lint format bench bench-quick bench-daily clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ bench: setup $(BENCH_STAMP) ## Everything (speed 2k-100k beside BERTopic, theme 
 	$(PY) -m benchmarks.review_loop
 	$(PY) -m benchmarks.triage --swiftkey
 	$(PY) -m benchmarks.scale --assign-compare
+
+bench-daily: setup $(BENCH_STAMP) ## Triage replay as 14 real daily runs chained by --baseline, seeds 1-3 (~25 min)
+	$(PY) -m benchmarks.triage --skip-replay --daily 3
 
 bench-quick: setup $(BENCH_STAMP) ## Speed at 2k rows, ours (cold + warm) beside BERTopic; updates benchmarks/RESULTS.md/json (~3-4 min)
 	$(PY) -m benchmarks.run --sizes 2000 --no-quality
