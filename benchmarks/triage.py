@@ -132,6 +132,16 @@ def embed_texts(texts: list[str], config: Any) -> np.ndarray:
     return CachedEmbedder(embedder, cache).encode(texts)
 
 
+def credited_event(events: list[Event], day: int, intents: pd.Series, excess: float) -> int | None:
+    """The event an alert is credited to: active that day, its intent at least half the alert's excess
+    rows (the last such event when several are); None for a false alert."""
+    hit = None
+    for i, e in enumerate(events):
+        if e.onset <= day < e.onset + e.days and intents.get(e.intent, 0) >= max(0.5 * excess, 1):
+            hit = i
+    return hit
+
+
 def evaluate(result: Any, rows: pd.DataFrame, events: list[Event], config: Any) -> dict[str, Any]:
     """Run the detectors on each morning; match theme alerts to events."""
     from pipeline.trends import detect
@@ -165,10 +175,7 @@ def evaluate(result: Any, rows: pd.DataFrame, events: list[Event], config: Any) 
             else:
                 intents = today.loc[today["theme_id"] == alert.theme_id, "intent"].value_counts()
                 excess = alert.current_count - alert.baseline_per_bin
-            hit = None
-            for i, e in enumerate(events):
-                if e.onset <= day < e.onset + e.days and intents.get(e.intent, 0) >= max(0.5 * excess, 1):
-                    hit = i
+            hit = credited_event(events, day, intents, excess)
             theme_alerts.append((day, hit is not None))
             if hit is not None and hit not in detected:
                 detected[hit] = day - events[hit].onset
@@ -217,17 +224,14 @@ def daily(rows: pd.DataFrame, events: list[Event], overrides: dict[str, Any], wo
             else:
                 intents = today.loc[today["theme_id"] == alert.theme_id, "intent"].value_counts()
                 excess = alert.current_count - alert.baseline_per_bin
-            hits = [
-                i for i, e in enumerate(events)
-                if e.onset <= day < e.onset + e.days and intents.get(e.intent, 0) >= max(0.5 * excess, 1)
-            ]  # fmt: skip
+            hit = credited_event(events, day, intents, excess)
             log.debug("%s day %d: %s %s %s %d vs %.1f/bin, true=%s", name, day, alert.kind, alert.theme_id,
-                      list(alert.detectors), alert.current_count, alert.baseline_per_bin, bool(hits))  # fmt: skip
+                      list(alert.detectors), alert.current_count, alert.baseline_per_bin, hit is not None)  # fmt: skip
             alerts += 1
-            true_alerts += bool(hits)
+            true_alerts += hit is not None
             continuing += alert.status == "continuing"
-            if hits:  # as in evaluate: the last matching event gets the credit
-                detected.setdefault(hits[-1], day - events[hits[-1]].onset)
+            if hit is not None:
+                detected.setdefault(hit, day - events[hit].onset)
         themed = feedback.loc[feedback["theme_id"] >= 0].set_index("row_id")["theme_id"]
         if before is not None:
             both = before.index.intersection(themed.index)
