@@ -172,6 +172,106 @@ def test_themes_with_near_identical_centroids_are_merged_and_distinct_ones_kept(
     assert none == 0 and (unchanged == labels).all()
 
 
+# --- splitting large themes ----------------------------------------------------------------------
+
+
+def _hdbscan(min_cluster_size: int = 5):
+    import hdbscan
+
+    return lambda: hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, core_dist_n_jobs=1)
+
+
+def _blobs(centres: list[list[float]], size: int = 30, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.concatenate([np.array(c) + rng.normal(scale=0.3, size=(size, 2)) for c in centres])
+
+
+def test_a_large_theme_made_of_two_dense_groups_is_split_in_two():
+    from pipeline.cluster import split_large_themes
+
+    points = _blobs([[0, 0], [6, 0], [30, 30]])
+    labels = np.array([0] * 60 + [1] * 30)  # theme 0 holds two groups; theme 1 is one
+    out, splits = split_large_themes(points, labels, _hdbscan(), min_size=20)
+    assert splits == 1
+    assert len(set(out[:30])) == 1 and len(set(out[30:60])) == 1 and out[0] != out[30]
+    assert 0 in set(out[:60]) and (out[60:] == 1).all()  # one piece keeps the id; the other theme is untouched
+    assert (out >= 0).all()  # the pieces' own noise joins its nearest piece: nobody becomes an outlier
+
+
+def test_themes_below_the_size_or_of_one_dense_group_stay_whole():
+    from pipeline.cluster import split_large_themes
+
+    points = _blobs([[0, 0], [6, 0], [30, 30]])
+    labels = np.array([0] * 60 + [1] * 30)
+    out, splits = split_large_themes(points, labels, _hdbscan(), min_size=61)  # theme 0 is too small to look at
+    assert splits == 0 and (out == labels).all()
+    one_group = _blobs([[0, 0]], size=60)
+    out, splits = split_large_themes(one_group, np.zeros(60, np.int64), _hdbscan(), min_size=20)
+    assert splits == 0 and (out == 0).all()
+
+
+def test_pieces_that_say_the_same_thing_are_not_split_apart():
+    from pipeline.cluster import split_large_themes
+
+    points = _blobs([[0, 0], [6, 0]])  # two groups in the clustering space...
+    rng = np.random.default_rng(1)
+    same = rng.normal(size=(60, 8))  # ...whose texts do not differ: one cloud in embedding space
+    distinct = np.concatenate(
+        [rng.normal(size=(30, 8)) + 4 * np.eye(8)[0], rng.normal(size=(30, 8)) + 4 * np.eye(8)[1]]
+    )
+    labels = np.zeros(60, np.int64)
+    kept, splits = split_large_themes(points, labels, _hdbscan(), min_size=20, vectors=same, min_silhouette=0.1)
+    assert splits == 0 and (kept == 0).all()
+    _, splits = split_large_themes(points, labels, _hdbscan(), min_size=20, vectors=distinct, min_silhouette=0.1)
+    assert splits == 1
+
+
+def test_the_split_size_counts_rows_behind_each_point():
+    from pipeline.cluster import split_large_themes
+
+    points = _blobs([[0, 0], [6, 0]])
+    labels = np.zeros(60, np.int64)
+    out, splits = split_large_themes(points, labels, _hdbscan(), min_size=100, weights=np.full(60, 2))
+    assert splits == 1 and len(set(out)) == 2
+
+
+def test_outliers_keep_their_label_through_the_split():
+    from pipeline.cluster import split_large_themes
+
+    points = np.concatenate([_blobs([[0, 0], [6, 0]]), [[50.0, 50.0]]])
+    labels = np.array([0] * 60 + [-1])
+    out, splits = split_large_themes(points, labels, _hdbscan(), min_size=20)
+    assert splits == 1 and out[-1] == -1
+
+
+def test_the_built_in_hdbscan_splits_themes_from_split_factor_times_the_cluster_size(monkeypatch):
+    import pipeline.cluster as module
+
+    calls: list[float] = []
+
+    def spy(points, labels, make_clusterer, *, min_size, vectors, min_silhouette, weights=None):
+        calls.append(min_size)
+        assert min_silhouette == config.split_min_silhouette
+        return labels, 0
+
+    monkeypatch.setattr(module, "split_large_themes", spy)
+    points = _blobs([[0, 0], [6, 0]])
+    vectors = np.concatenate([np.tile(_unit([1, 0, 0]), (30, 1)), np.tile(_unit([0, 1, 0]), (30, 1))])
+    config = ClusterConfig(min_cluster_size=5)
+    cluster(points, vectors, config, n_distinct=60)
+    assert calls == [4.0 * 5]
+    cluster(points, vectors, config.model_copy(update={"split_factor": 0.0}), n_distinct=60)
+    assert len(calls) == 1  # 0 turns the split off
+
+
+def test_a_clusterer_passed_in_is_never_split():
+    points = _blobs([[0, 0], [6, 0]])
+    vectors = np.concatenate([np.tile(_unit([1, 0, 0]), (30, 1)), np.tile(_unit([0, 1, 0]), (30, 1))])
+    config = ClusterConfig(min_cluster_size=5, merge_threshold=1.0)
+    out = cluster(points, vectors, config, n_distinct=60, clusterer=FixedLabels([0] * 60))
+    assert out.params["themes_split"] == 0 and (out.labels == 0).all()
+
+
 # --- distinct texts as points (cluster.points = "texts") ---------------------------------------
 
 
