@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import report
+from benchmarks._setup import start_benchmark
 
 __all__ = ["Scores", "load_dataset", "main", "score"]
 
@@ -516,12 +517,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    start_benchmark(quiet=args.quiet)
     started = time.perf_counter()
     try:
         args.settings = parse_settings(args.set)

@@ -33,20 +33,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks._setup import CHROMIUM, CHROMIUM_ARGS, start_benchmark
+
 log = logging.getLogger("benchmarks.report_size")
 
 HERE = Path(__file__).resolve().parent
 DATASET = "dabrowski_is22_app_reviews"
 SOURCE = HERE.parents[1] / "shared" / "datasets" / DATASET / "collected_reviews_8apps.csv"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 FAST = {"clean.spacy_model": "blank:en", "embed.model": "hashing", "reduce.method": "pca"}
 SECTION = "browse"
 
@@ -91,7 +84,7 @@ def open_times(report: Path, repeats: int) -> dict[str, float]:
 
     loads, renders = [], []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         for _ in range(repeats):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()
@@ -144,10 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         "make a bigger report; the model-free run finds fewer themes than the real embedder does",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    start_benchmark()
     if not SOURCE.is_file():
         parser.error(f"the dataset is missing: {SOURCE}")
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         parser.error(f"no Chromium at {CHROMIUM}: run `make setup` (it installs Debian's chromium)")
     args.work_dir.mkdir(parents=True, exist_ok=True)
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
-import os
 import sys
 import tempfile
 import time
@@ -36,6 +35,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from benchmarks._setup import start_benchmark
 
 log = logging.getLogger("benchmarks.review_loop")
 
@@ -153,10 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE, help="folder of RESULTS.json / RESULTS.md")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS), help="seeds of the simulated reviews")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
-    )
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    start_benchmark()
     csv = args.data_dir / "ailuminate_demo" / "airr_official_1.0_demo_en_us_prompt_set_release.csv"
     if not csv.is_file():
         print(f"error: {csv} not found; pass --data-dir <shared/datasets>.", file=sys.stderr)

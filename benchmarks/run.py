@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import report
+from benchmarks._setup import start_benchmark
 
 __all__ = ["BenchInput", "build_input", "main"]
 
@@ -1083,11 +1084,7 @@ def run_quality(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None, *, everything: bool = False) -> int:
     args = parse_args(argv, everything=everything)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    start_benchmark(verbose=args.verbose)
     start = time.perf_counter()
     try:
         if not args.no_speed:

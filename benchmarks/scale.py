@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import report
+from benchmarks._setup import start_benchmark
 from benchmarks.run import (
     DEFAULT_DATA_DIR,
     DEFAULT_WORK_DIR,
@@ -914,13 +915,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    for name, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}.items():
-        os.environ.setdefault(name, value)
+    start_benchmark(quiet=args.quiet)
     try:
         return assign_compare(args) if args.assign_compare else run_sizes(args)
     except BenchError as exc:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -37,6 +36,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from benchmarks._setup import start_benchmark
 
 log = logging.getLogger("benchmarks.taxonomy")
 
@@ -189,10 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE, help="folder of RESULTS.json / RESULTS.md")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config overrides")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
-    )
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    start_benchmark()
     for name in ("ailuminate_demo", "davidson_hate_offensive"):
         if not (args.data_dir / name).is_dir():
             print(f"error: {args.data_dir / name} not found; pass --data-dir <shared/datasets>.", file=sys.stderr)

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -56,6 +55,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from benchmarks._setup import start_benchmark
 
 log = logging.getLogger("benchmarks.triage")
 
@@ -356,11 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--skip-replay", action="store_true", help="only --daily / --swiftkey")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
-    )
+    start_benchmark()
     logging.getLogger("pipeline").setLevel(logging.WARNING)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from benchmarks.quality import machine_label, versions
     from benchmarks.report import load_records, write_results

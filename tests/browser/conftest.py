@@ -15,15 +15,8 @@ from typing import Any
 import pytest
 from browse_helpers import build_run_dir, serving
 
-CHROMIUM = Path(os.environ.get("INSIGHTS_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+from benchmarks._setup import CHROMIUM, CHROMIUM_ARGS
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "outputs" / "test-screenshots"
 #: Records CSP violations, so a test can assert that nothing was even attempted.
 WATCH_CSP = (
