@@ -158,6 +158,11 @@ def _range(value: Any) -> str:
     return str(value)
 
 
+def _newest(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The record of the latest date, the last of them on a tie (merges append new records at the end)."""
+    return max(enumerate(records), key=lambda item: (item[1].get("date") or "", item[0]))[1]
+
+
 def _quality_groups(records: list[dict[str, Any]]) -> dict[tuple[str, str | None], dict[str, Any]]:
     """(system, config) -> {metric: value, '_date': ..., '_records': [...]}, systems in a stable order."""
     groups: dict[tuple[str, str | None], dict[str, Any]] = {}
@@ -253,10 +258,10 @@ def quality_section(records: list[dict[str, Any]], *, heading: str = "##", stand
     quality = [r for r in records if r.get("section") == QUALITY and r.get("metric") != RUN_INFO]
     if not quality:
         return []
-    latest = max(quality, key=lambda r: r.get("date") or "")
+    latest = _newest(quality)
     versions = latest.get("versions") or {}
     runs = [r for r in records if r.get("section") == QUALITY and r.get("metric") == RUN_INFO]
-    last_run = max(runs, key=lambda r: r.get("date") or "") if runs else None
+    last_run = _newest(runs) if runs else None
     lines = [
         f"{heading} Theme quality on BANKING77",
         "",
