@@ -108,11 +108,22 @@ def _nearest_member(points: np.ndarray, rows: np.ndarray, members: np.ndarray, *
 
 
 def _silhouette(vectors: np.ndarray, labels: np.ndarray, *, sample: int = 2000) -> float:
-    """Mean silhouette (cosine) of ``labels`` over ``vectors``; a seeded sample of large themes keeps it cheap."""
+    """Mean silhouette (cosine) of ``labels`` over ``vectors``.
+
+    Above ``sample`` points it is computed on a seeded sample drawn from each piece in proportion, with at
+    least 20 points of each (a plain random sample can miss a small piece, and silhouette needs two).
+    """
     from sklearn.metrics import silhouette_score
 
-    size = sample if len(labels) > sample else None
-    return float(silhouette_score(vectors, labels, metric="cosine", sample_size=size, random_state=0))
+    if len(labels) > sample:
+        rng = np.random.default_rng(0)
+        pieces = [np.flatnonzero(labels == piece) for piece in np.unique(labels)]
+        keep = [
+            rng.choice(p, min(len(p), max(20, round(sample * len(p) / len(labels)))), replace=False) for p in pieces
+        ]
+        rows = np.sort(np.concatenate(keep))
+        vectors, labels = vectors[rows], labels[rows]
+    return float(silhouette_score(vectors, labels, metric="cosine"))
 
 
 def split_large_themes(

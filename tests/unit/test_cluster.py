@@ -226,6 +226,17 @@ def test_pieces_that_say_the_same_thing_are_not_split_apart():
     assert splits == 1
 
 
+def test_the_silhouette_of_a_large_theme_is_sampled_without_losing_a_small_piece():
+    from pipeline.cluster import _silhouette
+
+    rng = np.random.default_rng(0)
+    vectors = np.concatenate(
+        [rng.normal(size=(5000, 8)) + 6 * np.eye(8)[0], rng.normal(size=(10, 8)) - 6 * np.eye(8)[0]]
+    )
+    labels = np.repeat([0, 1], [5000, 10])
+    assert _silhouette(vectors, labels, sample=200) > 0.5  # both pieces are in the sample, and far apart
+
+
 def test_the_split_size_counts_rows_behind_each_point():
     from pipeline.cluster import split_large_themes
 
