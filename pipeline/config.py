@@ -161,10 +161,10 @@ class ClusterConfig(_Section):
         ge=-1.0,
         le=1.0,
         description="A theme is split only when its pieces' silhouette (embedding cosine) is at least this: the "
-        "pieces must differ in what the texts say, not only in UMAP's layout. On the bundled app reviews the "
-        "split pieces of broad themes scored 0.006-0.084 (one app's praise cut five ways); on BANKING77 train, "
-        "pieces that were distinct intents scored 0.13-0.25. 0.1 cost at most 0.004 ARI on train against no gate; "
-        "0.15 cost 0.011.",
+        "pieces must differ in what the texts say, not only in UMAP's layout. On the bundled app reviews, "
+        "splits of broad themes (a 201-row theme into 6 pieces) scored 0.006-0.084; on BANKING77 train (seed 42, "
+        "two samples and all rows) every split scored 0.13-0.25, and nearly all separated distinct intents. 0.1 "
+        "cost at most 0.004 ARI on train against no gate; 0.15 cost 0.011.",
     )
     merge_threshold: float = Field(
         default=0.9,
