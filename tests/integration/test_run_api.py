@@ -151,7 +151,7 @@ def test_failed_write_leaves_no_run_folder(write_csv, fast_config, tmp_path, mon
     def broken_report(*args, **kwargs):
         raise RuntimeError("killed mid-write")
 
-    monkeypatch.setattr(importlib.import_module("pipeline.runner"), "report_html", broken_report)
+    monkeypatch.setattr(importlib.import_module("pipeline.rundir"), "report_html", broken_report)
     with pytest.raises(RuntimeError, match="killed mid-write"):
         run(_export(write_csv, LOGIN + SEARCH), fast_config)
     assert list((tmp_path / "out").iterdir()) == []  # neither the run nor its .partial folder

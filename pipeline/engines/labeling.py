@@ -1,0 +1,56 @@
+"""What both engines fit before labeling: the taxonomy classifier, theme keyword vectors, the query column."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.classify import PrototypeClassifier, load_examples
+from pipeline.config import RunConfig
+from pipeline.errors import ConfigError
+from pipeline.taxonomy import Taxonomy
+
+__all__ = ["QUERY_NAMES", "fit_classifier", "query_column", "theme_keyword_vectors"]
+
+
+QUERY_NAMES = ("query", "searchquery", "searchterm", "searchterms", "search", "keyword", "keywords", "q")
+
+
+def query_column(config: RunConfig, meta_columns: list[str]) -> str | None:
+    """The search-query column: the configured one, or a metadata column with a common name."""
+    if config.ingest.query_col:
+        if config.ingest.query_col not in meta_columns:
+            raise ConfigError(
+                f"ingest.query_col {config.ingest.query_col!r} is not among the kept columns {meta_columns}."
+            )
+        return config.ingest.query_col
+    normalized = {"".join(ch for ch in c.lower() if ch.isalnum()): c for c in meta_columns}
+    return next((normalized[n] for n in QUERY_NAMES if n in normalized), None)
+
+
+def fit_classifier(
+    taxonomy: Taxonomy, embedder: Any, config: RunConfig, *, extra: pd.DataFrame | None = None
+) -> PrototypeClassifier:
+    """The taxonomy's prototype classifier, with the configured extra examples, fitted with the run's embedder.
+
+    ``extra``: more labeled examples (text, node_id), e.g. the rows people corrected in the baseline's review.
+    """
+    examples = load_examples(config.classify.examples_file, taxonomy) if config.classify.examples_file else None
+    if extra is not None and len(extra):
+        examples = pd.concat([examples, extra], ignore_index=True) if examples is not None else extra
+    return PrototypeClassifier(
+        taxonomy,
+        embedder,
+        extra_examples=examples,
+        lexicon_boost=config.classify.lexicon_boost,
+        recall_weight=config.classify.recall_weight,
+    ).fit()
+
+
+def theme_keyword_vectors(themes: pd.DataFrame, embedder: Any, config: RunConfig) -> np.ndarray | None:
+    """One embedding of each theme's keywords (for the keywords' share of the theme's label)."""
+    if not len(themes) or config.classify.keyword_weight <= 0:
+        return None
+    return np.asarray(embedder.encode([", ".join(map(str, kw)) for kw in themes["keywords"]]))
