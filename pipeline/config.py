@@ -247,7 +247,7 @@ class ClassifyConfig(_Section):
 
 
 class TrendsConfig(_Section):
-    """Time windows and detector settings (see pipeline/trends.py for the tests behind them)."""
+    """Time windows and detector settings (see pipeline/trends/ for the tests behind them)."""
 
     enabled: bool = True
     bin: str = Field(default="1D", description="Bin width, a fixed duration: '1D', '6h', '7D'...")
