@@ -144,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no Chromium at {CHROMIUM}: run `make setup` (it installs Debian's chromium)")
     args.work_dir.mkdir(parents=True, exist_ok=True)
 
+    from benchmarks.harness.machine import Machine
+    from benchmarks.harness.records import merge_records
     from benchmarks.report import write_results
-    from benchmarks.run import Machine, merge_records
 
     machine = Machine.probe()
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
