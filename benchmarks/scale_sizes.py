@@ -210,7 +210,7 @@ def target_notes(records: list[dict[str, Any]]) -> list[str]:
                 f"peak RSS < {TARGET_RSS_MB / 1024:.0f} GiB, growth close to linear."
             )
             continue
-        mark = report._mark  # the same check marks as the other sections
+        mark = report.check_mark  # the same check marks as the other sections
         notes.append(
             f"Targets ({engine} engine) at 1,000,000 rows: end to end {wall / 60:.1f} min "
             f"(≤ {TARGET_SECONDS // 60} min {mark(wall <= TARGET_SECONDS)}), peak RSS {rss or 0:,.0f} MB "

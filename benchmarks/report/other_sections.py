@@ -1,0 +1,153 @@
+"""The ``taxonomy`` and ``review_loop`` sections, and a generic table for any other section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.report.figures import (
+    RUN_INFO,
+    check_mark,
+    fmt,
+)
+
+__all__ = [
+    "TAXONOMY_BAR",
+    "TAXONOMY_REFERENCE",
+    "generic_section",
+    "review_loop_section",
+    "taxonomy_section",
+]
+
+
+#: Floors and references for the taxonomy figures (issue 4; ../shared/datasets/REFERENCE_NUMBERS.md).
+TAXONOMY_BAR = {"ailuminate_demo": 0.65, "davidson_hate_offensive": 0.30}
+
+
+TAXONOMY_REFERENCE = {
+    "ailuminate_demo": "0.63: MiniLM, one plain sentence per label, argmax cosine (issue 4)",
+    "davidson_hate_offensive": "0.552: NLI-only DeBERTa-v3-base zero-shot (published); 0.30: MiniLM, one "
+    "sentence per label (issue 4)",
+}
+
+
+def taxonomy_section(records: list[dict[str, Any]]) -> list[str]:
+    """Macro-F1 per dataset and split against the bar, per-category scores, and throughput."""
+    recs = [r for r in records if r.get("metric") != RUN_INFO]
+    first = recs[0]
+    lines = [
+        "## Taxonomy mapping (offline default: embedding prototypes)",
+        "",
+        f"- Latest: {first.get('date')} on {first.get('machine')}; `python -m benchmarks.taxonomy`; "
+        "method and splits: the module's docstring.",
+        "",
+        "| dataset | split | rows | macro-F1 | bar | macro-F1, own label over all leaves | unmapped | reference |",
+        "|---|---|---:|---:|---|---:|---:|---|",
+    ]
+    summary: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in recs:
+        if r.get("category") is None and r.get("split") in ("test", "all"):
+            summary.setdefault((r["dataset"], r["split"]), {"rows": r["rows"]})[r["metric"]] = r["value"]
+    for (dataset, split), got in summary.items():
+        if "macro_f1" not in got:
+            continue
+        bar = TAXONOMY_BAR.get(dataset)
+        mark = f"≥ {bar} {check_mark(got['macro_f1'] >= bar)}" if bar is not None else ""
+        strict = got.get("macro_f1_strict")
+        unmapped = got.get("unmapped_share")
+        lines.append(
+            f"| {dataset} | {split} | {got['rows']:,} | {got['macro_f1']:.3f} | {mark} | "
+            f"{f'{strict:.3f}' if strict is not None else '—'} | "
+            f"{fmt(unmapped, 'share') if unmapped is not None else '—'} | {TAXONOMY_REFERENCE.get(dataset, '')} |"
+        )
+    for dataset, metric in (("ailuminate_demo", "recall"), ("davidson_hate_offensive", "f1")):
+        cells = {
+            r["category"]: r["value"]
+            for r in recs
+            if r["dataset"] == dataset and r["metric"] == metric and r.get("split") == "test"
+        }
+        if cells:
+            lines += [
+                "",
+                f"{dataset}, test half, {metric} per category:",
+                "",
+                "| " + " | ".join(cells) + " |",
+                "|" + "---:|" * len(cells),
+                "| " + " | ".join(f"{v:.2f}" for v in cells.values()) + " |",
+            ]
+    speed = [r for r in recs if r["metric"] in ("rows_per_s", "fit_s")]
+    for r in speed:
+        what = "classify stage throughput (embeddings given)" if r["metric"] == "rows_per_s" else "prototype fit"
+        unit = "rows/s" if r["metric"] == "rows_per_s" else f"s ({r['rows']} examples embedded and calibrated)"
+        lines.append(("" if r is not speed[0] else "\n") + f"- {what}: {r['value']:,.1f} {unit}")
+    notes = list(dict.fromkeys(n for r in recs for n in r.get("notes") or []))
+    return [*lines, "", *(f"- {n}" for n in notes), ""]
+
+
+def review_loop_section(records: list[dict[str, Any]]) -> list[str]:
+    """Held-out macro-F1 for each k (reviewed examples per node), per seed and mean, then the agreement checks."""
+    recs = [r for r in records if r.get("metric") != RUN_INFO]
+    first = recs[0]
+    per_k: dict[tuple[str, int], dict[str, Any]] = {}
+    for r in recs:
+        if r.get("k") is None:
+            continue
+        got = per_k.setdefault((str(r.get("choice") or ""), int(r["k"])), {"seeds": {}})
+        if r["metric"] == "macro_f1":
+            got["seeds"][r["seed"]] = r["value"]
+        elif r["metric"] == "macro_f1_mean":
+            got.update(mean=r["value"], std=r.get("std"), examples=r.get("examples"), corrections=r.get("corrections"))
+    seeds = sorted({s for got in per_k.values() for s in got["seeds"]})
+    lines = [
+        "## Review loop: held-out macro-F1 after k reviewed examples per node",
+        "",
+        f"- Latest: {first.get('date')} on {first.get('machine')}; `python -m benchmarks.review_loop`; "
+        f"{first.get('dataset')}, {first.get('rows')} held-out rows; method: the module's docstring.",
+        "",
+        "| rows reviewed | k per node | examples added | of which corrections | "
+        + " | ".join(f"seed {s}" for s in seeds)
+        + " | mean | sd | vs k = 0 |",
+        "|---|---:|---:|---:|" + "---:|" * len(seeds) + "---:|---:|---:|",
+    ]
+    for choice, k in per_k:
+        got = per_k[(choice, k)]
+        mean, base = got.get("mean"), per_k.get((choice, 0), {}).get("mean")
+        delta = f"{mean - base:+.3f}" if mean is not None and base is not None else ""
+        cells = [f"{got['seeds'][s]:.3f}" if s in got["seeds"] else "" for s in seeds]
+        lines.append(
+            f"| {choice} | {k} | {got.get('examples', '')} | {got.get('corrections', '')} | "
+            + " | ".join(cells)
+            + f" | {'' if mean is None else f'{mean:.3f}'} | {got.get('std') or 0:.3f} | {delta} |"
+        )
+    checks = [r for r in recs if r.get("config") == "agreement check"]
+    if checks:
+        lines += ["", "Agreement code checks:", ""]
+        lines += [f"- {r['metric']}: {r['value']:.4f}" for r in checks]
+    notes = list(dict.fromkeys(n for r in recs for n in r.get("notes") or []))
+    return [*lines, "", *(f"- {n}" for n in notes), ""]
+
+
+def generic_section(section: str, records: list[dict[str, Any]]) -> list[str]:
+    """One row per (dataset, system, rows, config, stage, run), one column per metric."""
+    metrics = list(dict.fromkeys(r["metric"] for r in records if r.get("metric") != RUN_INFO))
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in records:
+        if r.get("metric") == RUN_INFO:
+            continue
+        key = tuple(r.get(k) for k in ("dataset", "system", "rows", "config", "stage", "run"))
+        rows.setdefault(key, {"_date": r.get("date")})[r["metric"]] = r.get("value")
+    lines = [
+        f"## {section.replace('_', ' ').capitalize()}",
+        "",
+        "| dataset | system | rows | config | stage | run | " + " | ".join(metrics) + " | measured |",
+        "|---|---|---:|---|---|---|" + "---:|" * len(metrics) + "---|",
+    ]
+    for (dataset, system, n, config, stage, run), values in rows.items():
+        cells = [str(x) if x is not None else "" for x in (dataset, system)]
+        cells.append(f"{n:,}" if isinstance(n, int) else "")
+        cells += [str(x) if x is not None else "" for x in (config, stage, run)]
+        for metric in metrics:
+            value = values.get(metric)
+            cells.append(f"{value:.4g}" if isinstance(value, float) else "" if value is None else str(value))
+        lines.append("| " + " | ".join(cells) + f" | {values['_date']} |")
+    notes = list(dict.fromkeys(n for r in records for n in r.get("notes") or []))
+    return [*lines, "", *(f"- {n}" for n in notes), *([""] if notes else [])]
