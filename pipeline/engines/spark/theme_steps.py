@@ -23,14 +23,7 @@ from pipeline.schemas import FEEDBACK
 from pipeline.summarize import rank_themes, rollup_queries
 from pipeline.trends import trend_weights
 
-__all__ = [
-    "classify_step",
-    "cluster_step",
-    "reduce_step",
-    "represent_step",
-    "summarize_step",
-    "trends_step",
-]
+__all__ = ["classify_step", "cluster_step", "reduce_step", "represent_step", "summarize_step", "trends_step"]
 
 log = logging.getLogger(__name__)
 
