@@ -50,6 +50,7 @@ import pandas as pd
 
 from benchmarks import report
 from benchmarks._setup import start_benchmark
+from benchmarks.harness.records import parse_recorded
 from benchmarks.quality_page import (
     dataset_name,
     machine_label,
@@ -203,9 +204,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-bertopic", action="store_true", help="score our pipeline only")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings only")
-    args = parser.parse_args(argv)
-    args.command = "python -m benchmarks.quality " + " ".join(sys.argv[1:] if argv is None else argv)
-    return args
+    return parse_recorded(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -47,6 +47,7 @@ from pathlib import Path
 from benchmarks._setup import start_benchmark
 from benchmarks.harness.inputs import BENCH_DIR, DEFAULT_DATA_DIR, DEFAULT_WORK_DIR
 from benchmarks.harness.processes import BenchError
+from benchmarks.harness.records import parse_recorded
 from benchmarks.scale_assign import (
     DEFAULT_ASSIGN_CACHE,
     DEFAULT_SEEDS,
@@ -119,9 +120,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="inputs, runs, caches, logs")
     parser.add_argument("--python", default=sys.executable, help="interpreter of the child runs")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings only")
-    args = parser.parse_args(argv)
-    args.command = "python -m benchmarks.scale " + " ".join(sys.argv[1:] if argv is None else argv)
-    return args
+    return parse_recorded(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

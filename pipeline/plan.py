@@ -6,7 +6,8 @@ Each :class:`Stage` names what it reads and what it writes. An engine (:mod:`pip
 :mod:`pipeline.engines.spark`) supplies one step function per stage name; :func:`execute` runs them in
 the plan's order, hands each step exactly the values it declared as inputs, checks it returned exactly
 the values it declared as outputs, and times it (wall time, peak RSS and a progress line, from
-:func:`pipeline._profile.stage`). Adding a stage means one entry here and one step per engine.
+:func:`pipeline._profile.stage`). An engine's steps are found by name (:func:`collect_steps`: stage
+``embed`` runs ``embed_step``), so adding a stage means one entry here and one step per engine.
 
 A step is ``step(ctx, **inputs) -> {output: value}``: ``ctx`` is the engine's run context (config,
 models, notes), the keyword arguments are the stage's inputs, by name (like Hamilton's functions).
@@ -21,7 +22,7 @@ from typing import Any
 
 from pipeline._profile import stage as profiled
 
-__all__ = ["PLAN", "Stage", "Step", "execute", "stages_after", "stages_through"]
+__all__ = ["PLAN", "Stage", "Step", "check_engine", "collect_steps", "execute", "stages_after", "stages_through"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,19 @@ def _index(name: str, plan: tuple[Stage, ...]) -> int:
     if name not in names:
         raise KeyError(f"No stage {name!r} in the plan; the stages are {names}.")
     return names.index(name)
+
+
+def collect_steps(*namespaces: Any, plan: Iterable[Stage] = PLAN) -> dict[str, Step]:
+    """An engine's steps by the naming rule: stage ``name`` runs the first ``<name>_step`` in ``namespaces``."""
+    steps: dict[str, Step] = {}
+    for entry in plan:
+        found = [getattr(ns, f"{entry.name}_step") for ns in namespaces if hasattr(ns, f"{entry.name}_step")]
+        if not found:
+            raise TypeError(
+                f"No {entry.name}_step for stage {entry.name!r} in {[getattr(n, '__name__', n) for n in namespaces]}."
+            )
+        steps[entry.name] = found[0]
+    return steps
 
 
 def check_engine(steps: Mapping[str, Step], plan: Iterable[Stage] = PLAN) -> None:

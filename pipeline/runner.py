@@ -69,16 +69,14 @@ def run(
         from pipeline.engines.spark import run_spark
 
         return run_spark(inputs, config, spark=spark, write=write, reducer=reducer, clusterer=clusterer)
-    ctx = local_run(config, embedder=embedder, reducer=reducer, clusterer=clusterer, nlp=nlp)
-    ctx.show_progress = show_progress  # the embed stage's progress bar
+    ctx = local_run(config, embedder, reducer=reducer, clusterer=clusterer, nlp=nlp, show_progress=show_progress)
     return run_plan(LOCAL_STEPS, ctx, {"inputs": inputs}, result_of=local_result, write=write)
 
 
-def local_run(
-    config: RunConfig, *, embedder: Embedder | None = None, reducer: Any = None, clusterer: Any = None, nlp: Any = None
-) -> LocalRun:
+def local_run(config: RunConfig, embedder: Embedder | None = None, **swaps: Any) -> LocalRun:
     """Load what the local engine's stages use. The taxonomy and a configured NLI model come first: a bad
-    file or model fails in seconds, not after the clustering."""
+    file or model fails in seconds, not after the clustering. ``swaps``: the sub-models passed in (reducer,
+    clusterer, nlp) and ``show_progress``."""
     taxonomy: Taxonomy | None = None
     nli = None
     if config.classify.enabled:
@@ -107,7 +105,5 @@ def local_run(
         nli=nli,
         baseline=baseline,
         carried=carried,
-        reducer=reducer,
-        clusterer=clusterer,
-        nlp=nlp,
+        **swaps,
     )

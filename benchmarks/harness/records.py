@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import statistics
+import sys
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,10 @@ __all__ = [
     "make_record",
     "median_records",
     "merge_records",
+    "merge_replacing",
+    "parse_recorded",
     "round_value",
+    "today",
 ]
 
 
@@ -101,3 +107,10 @@ def merge_replacing(
     except ValueError as exc:
         raise BenchError(str(exc)) from None
     return [r for r in old if key(r) not in replaced] + new
+
+
+def parse_recorded(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv`` and keep the command line as ``args.command``, which the run's info record carries."""
+    args = parser.parse_args(argv)
+    args.command = f"{parser.prog} " + " ".join(sys.argv[1:] if argv is None else argv)
+    return args

@@ -8,6 +8,7 @@ continue) live here, so the stage modules stay plain functions.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline import rundir
 from pipeline.baseline import Baseline, theme_model
 from pipeline.classify import Classified, classify, unclassified
 from pipeline.clean import clean
@@ -35,12 +37,11 @@ from pipeline.engines.sampled import (
 )
 from pipeline.ingest import Ingested, ingest, ingest_frame
 from pipeline.manifest import manifest, model_ids, new_run_id, row_accounting, sample_note
-from pipeline.plan import Step
+from pipeline.plan import Step, collect_steps
 from pipeline.reduce import Reduced, reduce
 from pipeline.represent import represent
 from pipeline.result import RunResult
 from pipeline.review.curation import Carried, apply_curation, merge_labels
-from pipeline.rundir import report_step
 from pipeline.store import EmbeddingCache, file_sha256
 from pipeline.summarize import query_rollup, summarize
 from pipeline.taxonomy import Taxonomy
@@ -406,15 +407,4 @@ def local_result(ctx: LocalRun, values: MutableMapping[str, Any]) -> RunResult:
     return result
 
 
-LOCAL_STEPS: dict[str, Step] = {
-    "ingest": ingest_step,
-    "clean": clean_step,
-    "embed": embed_step,
-    "reduce": reduce_step,
-    "cluster": cluster_step,
-    "represent": represent_step,
-    "classify": classify_step,
-    "trends": trends_step,
-    "summarize": summarize_step,
-    "report": report_step,
-}
+LOCAL_STEPS: dict[str, Step] = collect_steps(sys.modules[__name__], rundir)

@@ -6,45 +6,26 @@ from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline import rundir
 from pipeline.baseline import theme_model
 from pipeline.classify import Classified
 from pipeline.engines.base import run_plan
 from pipeline.engines.sampled import sampled_params
+from pipeline.engines.spark import text_steps, theme_steps
 from pipeline.engines.spark.context import SparkRun
 from pipeline.engines.spark.frames import Scratch, check_supported
 from pipeline.engines.spark.partitions import worker_embedder
 from pipeline.engines.spark.session import start_session
-from pipeline.engines.spark.text_steps import clean_step, embed_step, ingest_step
-from pipeline.engines.spark.theme_steps import (
-    classify_step,
-    cluster_step,
-    reduce_step,
-    represent_step,
-    summarize_step,
-    trends_step,
-)
 from pipeline.manifest import manifest, model_ids, new_run_id, sample_note
-from pipeline.plan import Step
+from pipeline.plan import Step, collect_steps
 from pipeline.result import RunResult
-from pipeline.rundir import report_step
 from pipeline.store import default_cache_dir
 from pipeline.taxonomy import load_taxonomy
 from pipeline.trends import Trends
 
 __all__ = ["SPARK_STEPS", "run_spark"]
 
-SPARK_STEPS: dict[str, Step] = {
-    "ingest": ingest_step,
-    "clean": clean_step,
-    "embed": embed_step,
-    "reduce": reduce_step,
-    "cluster": cluster_step,
-    "represent": represent_step,
-    "classify": classify_step,
-    "trends": trends_step,
-    "summarize": summarize_step,
-    "report": report_step,
-}
+SPARK_STEPS: dict[str, Step] = collect_steps(text_steps, theme_steps, rundir)
 
 
 def run_spark(
