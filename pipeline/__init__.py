@@ -6,6 +6,17 @@
     >>> result.feedback.head()      # every input row: theme, outlier or excluded with a reason
 
 ``run`` and ``RunResult`` are imported on first use, so ``insights --help`` stays fast.
+
+What lives here, in the direction the data flows (``tests/unit/test_import_direction.py`` checks it):
+
+* the stages, one module or package each: ``ingest``, ``clean``, ``embed``, ``reduce``, ``cluster``,
+  ``represent``, ``classify`` (with ``taxonomy``), ``trends``, ``summarize``, ``report``, plus the helpers
+  they share (``config``, ``errors``, ``schemas``, ``store``, ``assign``, ``baseline``). A stage may import
+  :mod:`models`, the shared helpers and another stage's public names, never the layers below;
+* :mod:`pipeline.plan` (the stage order), :mod:`pipeline.engines` (the steps that run it locally or on
+  Spark), :mod:`pipeline.manifest`, :mod:`pipeline.rundir` and :mod:`pipeline.result`;
+* :mod:`pipeline.runner` (loads the models, picks the engine) and :mod:`pipeline.cli` on top;
+* :mod:`pipeline.review` and :mod:`pipeline.browse`: the analyst loop and the report/server views.
 """
 
 from __future__ import annotations

@@ -32,8 +32,11 @@ def peak_rss_mb() -> float:
 
 
 @contextmanager
-def stage(name: str, timings: dict[str, dict[str, Any]], *, interval: float = 0.05) -> Iterator[None]:
-    """Time a stage and sample its peak RSS from a background thread."""
+def stage(
+    name: str, timings: dict[str, dict[str, Any]], *, interval: float = 0.05, progress: str = ""
+) -> Iterator[None]:
+    """Time a stage and sample its peak RSS from a background thread; ``progress`` (e.g. ``"3/10 "``) prefixes
+    its log lines."""
     peak = [current_rss_mb()]
     done = threading.Event()
 
@@ -43,7 +46,7 @@ def stage(name: str, timings: dict[str, dict[str, Any]], *, interval: float = 0.
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    log.info("%s: started", name)
+    log.info("%s%s: started", progress, name)
     start = time.perf_counter()
     try:
         yield
@@ -53,4 +56,4 @@ def stage(name: str, timings: dict[str, dict[str, Any]], *, interval: float = 0.
         sampler.join()
         peak[0] = max(peak[0], current_rss_mb())
         timings[name] = {"seconds": round(seconds, 3), "peak_rss_mb": round(peak[0], 1)}
-        log.info("%s: done in %.2f s (peak RSS %.0f MB)", name, seconds, peak[0])
+        log.info("%s%s: done in %.2f s (peak RSS %.0f MB)", progress, name, seconds, peak[0])

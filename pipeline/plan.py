@@ -115,8 +115,9 @@ def execute(
         absent = [name for name in entry.inputs if name not in values]
         if absent:
             raise RuntimeError(f"Stage {entry.name!r} needs {absent}, which no earlier stage produced.")
-        log.debug("stage %d/%d: %s (%s)", number, len(todo), entry.name, entry.does)
-        with profiled(entry.name, timings):
+        log.debug("%s: %s", entry.name, entry.does)
+        place, total = (PLAN.index(entry) + 1, len(PLAN)) if entry in PLAN else (number, len(todo))
+        with profiled(entry.name, timings, progress=f"[{place}/{total}] "):
             produced = steps[entry.name](ctx, **{name: values[name] for name in entry.inputs})
         if set(produced) != set(entry.outputs):
             raise RuntimeError(

@@ -13,7 +13,7 @@ shows every part that has records, whichever part ran last. Sections:
 
 Layout: :mod:`.figures` (lookup, formatting, section names), :mod:`.theme_quality`, :mod:`.speed`,
 :mod:`.other_sections` and :mod:`.render` (RESULTS.md). This package imports
-nothing heavy (no pandas, no pipeline), so any part can render.
+nothing heavy (no pandas, no pipeline) and no benchmark, so any part can render.
 """
 
 from __future__ import annotations
