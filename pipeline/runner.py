@@ -23,7 +23,8 @@ from pipeline.embed import CachedEmbedder
 from pipeline.engines.base import run_plan
 from pipeline.engines.continuity import load_continuity
 from pipeline.engines.labeling import fit_classifier
-from pipeline.engines.local import LOCAL_STEPS, LocalRun, local_result
+from pipeline.engines.local import LOCAL_STEPS, local_result
+from pipeline.engines.local_context import LocalRun
 from pipeline.errors import ConfigError
 from pipeline.result import RunResult, alert_line
 from pipeline.store import EmbeddingCache, default_cache_dir

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +17,14 @@ import numpy as np
 import pandas as pd
 
 from pipeline import rundir
-from pipeline.baseline import Baseline, theme_model
+from pipeline.baseline import theme_model
 from pipeline.classify import Classified, classify, unclassified
 from pipeline.clean import clean
 from pipeline.cluster import Clustered, cluster, cluster_texts
-from pipeline.embed import CachedEmbedder, Embedded, embed
-from pipeline.engines.base import RunContext
+from pipeline.embed import Embedded, embed
 from pipeline.engines.continuity import cluster_with_baseline
 from pipeline.engines.labeling import fit_classifier, query_column, theme_keyword_vectors
+from pipeline.engines.local_context import Clustering, LocalRun, Reduction, Rows, Sample
 from pipeline.engines.local_tables import feedback_table, novelty_vectors, work_dir
 from pipeline.engines.sampled import (
     assign_rest,
@@ -38,80 +37,17 @@ from pipeline.engines.sampled import (
 from pipeline.ingest import Ingested, ingest, ingest_frame
 from pipeline.manifest import manifest, model_ids, new_run_id, row_accounting, sample_note
 from pipeline.plan import Step, collect_steps
-from pipeline.reduce import Reduced, reduce
+from pipeline.reduce import reduce
 from pipeline.represent import represent
 from pipeline.result import RunResult
-from pipeline.review.curation import Carried, apply_curation, merge_labels
-from pipeline.store import EmbeddingCache, file_sha256
+from pipeline.review.curation import apply_curation, merge_labels
+from pipeline.store import file_sha256
 from pipeline.summarize import query_rollup, summarize
-from pipeline.taxonomy import Taxonomy
 from pipeline.trends import Trends, continue_alerts, detect, no_trends, trend_weights
 
 __all__ = ["LOCAL_STEPS", "LocalRun", "local_result"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(kw_only=True)
-class LocalRun(RunContext):
-    """The models and swappable sub-models of one local run (loaded before the first stage)."""
-
-    embedder: Any
-    cached: CachedEmbedder  # the embedder behind the on-disk cache: every stage that embeds uses it
-    cache: EmbeddingCache | None
-    taxonomy: Taxonomy | None
-    nli: Any
-    baseline: Baseline | None
-    carried: Carried | None
-    reducer: Any = None
-    clusterer: Any = None
-    nlp: Any = None
-    show_progress: bool = False
-    embedding_cache: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Rows:
-    """The rows that reach clustering (not excluded), and the distinct text each one is."""
-
-    table: pd.DataFrame
-    valid: np.ndarray  # per input row: reaches clustering
-    group: np.ndarray  # per clustered row: its distinct text
-    n_groups: int
-    sampled: bool  # themes are fitted on a sample of the distinct texts (scale.sample_size)
-    vectors: np.ndarray | None  # per clustered row; None when sampled (only the groups' vectors are kept)
-
-
-@dataclass
-class Sample:
-    """The distinct texts the themes are fitted on."""
-
-    groups: np.ndarray  # group indices, sorted
-    local: np.ndarray  # per group: its position in the sample, -1 outside
-    in_sample: np.ndarray  # per clustered row
-    vectors: np.ndarray  # per sampled group
-
-
-@dataclass
-class Reduction:
-    reduced: Reduced | None  # None when there are too few texts to cluster
-    sample: Sample | None
-
-    @property
-    def params(self) -> dict[str, Any] | None:
-        if self.reduced is None:
-            return None
-        if self.sample is None:
-            return self.reduced.params
-        return {**self.reduced.params, "fitted_on_sample": len(self.sample.groups)}
-
-
-@dataclass
-class Clustering:
-    clustered: Clustered
-    coords: np.ndarray  # per clustered row: its map position
-    assigned: np.ndarray  # per clustered row: assigned to a theme fitted on others
-    new_theme_ids: set[int] | None  # with a baseline: the themes it did not have
 
 
 def ingest_step(ctx: LocalRun, *, inputs: Any) -> dict[str, Any]:
