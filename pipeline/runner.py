@@ -10,7 +10,6 @@ BERTopic's sub-models).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -31,8 +30,6 @@ from pipeline.store import EmbeddingCache, default_cache_dir
 from pipeline.taxonomy import Taxonomy, load_taxonomy
 
 __all__ = ["RunResult", "alert_line", "fit_classifier", "run"]
-
-log = logging.getLogger(__name__)
 
 Inputs: TypeAlias = "str | Path | pd.DataFrame | Sequence[str | Path]"
 

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pipeline.trends.tables import ALERTS, DETECTORS, Trends
-
-log = logging.getLogger(__name__)
 
 
 def alert_id(kind: str, key: Any) -> str:

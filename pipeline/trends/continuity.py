@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-
 import pandas as pd
-
-log = logging.getLogger(__name__)
 
 
 def continue_alerts(alerts: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:

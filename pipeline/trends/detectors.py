@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import numpy as np
@@ -13,8 +12,6 @@ from pipeline.trends.alerts import alert_table
 from pipeline.trends.novelty import emerging_alerts, novelty_of
 from pipeline.trends.significance import benjamini_hochberg, cusum_statistic, score, spike_pvalue
 from pipeline.trends.tables import DETECTORS, Trends, VectorRows, Window, bin_counts, no_trends, trend_window
-
-log = logging.getLogger(__name__)
 
 
 def detect(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,8 +13,6 @@ from pipeline.config import TrendsConfig
 from pipeline.trends.alerts import alert_id
 from pipeline.trends.significance import benjamini_hochberg, score
 from pipeline.trends.tables import ALERTS, VectorRows
-
-log = logging.getLogger(__name__)
 
 
 def emerging_pvalues(

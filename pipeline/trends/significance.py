@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 from scipy import stats
-
-log = logging.getLogger(__name__)
 
 
 def spike_pvalue(current: int, baseline_counts: np.ndarray, current_bins: int) -> tuple[float, float]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -10,9 +9,6 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import TrendsConfig
-
-log = logging.getLogger(__name__)
-
 
 DETECTORS = ("spike", "rise", "new", "escalation")
 

@@ -3,7 +3,6 @@ feedback table streamed into one Parquet file."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,6 @@ from pipeline.summarize import THEME_STATS
 from pipeline.trends import Trends, alert_table, no_trends, score_counts, trend_window
 
 __all__ = ["row_accounting", "spark_trends", "theme_sizes", "theme_stats", "write_feedback"]
-
-log = logging.getLogger(__name__)
 
 
 def theme_sizes(themes: pd.DataFrame, clustered: Any) -> pd.DataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,8 +14,6 @@ from pipeline.errors import ConfigError
 from pipeline.store import default_cache_dir
 
 __all__ = ["Scratch", "check_supported", "schema_of", "with_fields"]
-
-log = logging.getLogger(__name__)
 
 
 def schema_of(frame: pd.DataFrame) -> Any:

@@ -3,7 +3,6 @@ once per Python worker. They call the stage modules' own per-text functions, so 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,8 +37,6 @@ __all__ = [
     "words_partition",
     "worker_embedder",
 ]
-
-log = logging.getLogger(__name__)
 
 
 # Each runs on an executor over pandas frames (mapInPandas); models load once per Python worker.

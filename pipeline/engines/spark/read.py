@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,8 +12,6 @@ from pipeline.engines.spark.session import spark_error
 from pipeline.errors import InputError
 
 __all__ = ["format_of", "local_path", "read_input"]
-
-log = logging.getLogger(__name__)
 
 
 _READERS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json", ".ndjson": "json", ".parquet": "parquet"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import sys
@@ -13,8 +12,6 @@ from urllib.parse import urlparse
 from pipeline.errors import ConfigError, InputError
 
 __all__ = ["SPARK_HINT", "probe_master", "spark_error", "start_session"]
-
-log = logging.getLogger(__name__)
 
 
 SPARK_HINT = "pip install pyspark (Spark 4 needs a Java 17+ runtime)"
