@@ -45,6 +45,7 @@ HERE = Path(__file__).resolve().parent
 DATA_DIR = HERE.parent.parent / "shared" / "datasets"
 SECTION = "taxonomy"
 SEED = 0
+CHECK_SET = "is2023_safety_check"
 
 DAVIDSON_CLASSES = {0: "hate", 1: "offensive", 2: "neither"}
 #: Taxonomy leaves that stand for Davidson's classes.
@@ -97,13 +98,14 @@ def score_ailuminate(classifier: Any, vectors: np.ndarray, texts: list[str], gol
     from sklearn.metrics import f1_score, recall_score
 
     scores = classifier.scores(vectors, texts)
-    conf = classifier.confidence_of(scores)
+    conf = classifier.confidence_of(scores, classifier.branch_proba(vectors))
     codes = np.array([mlcommons_code(n) or "" for n in classifier.leaves])
     coded = codes != ""
     restricted = np.where(coded[None, :], scores, -np.inf)
     pred = codes[restricted.argmax(axis=1)]
     passing = np.where(conf >= 0.5, scores, -np.inf)
-    own = np.where(np.isfinite(passing.max(axis=1)), codes[passing.argmax(axis=1)], "")
+    labeled = np.isfinite(passing.max(axis=1))
+    own = np.where(labeled, codes[passing.argmax(axis=1)], "")
     labels = sorted(set(gold))
     out: dict[str, Any] = {}
     for split, idx in zip(("dev", "test", "all"), (*halves(len(gold)), np.arange(len(gold))), strict=True):
@@ -111,7 +113,8 @@ def score_ailuminate(classifier: Any, vectors: np.ndarray, texts: list[str], gol
             "rows": len(idx),
             "macro_f1": float(f1_score(gold[idx], pred[idx], labels=labels, average="macro")),
             "macro_f1_strict": float(f1_score(gold[idx], own[idx], labels=labels, average="macro")),
-            "unmapped_share": float((own[idx] == "").mean()),
+            "unmapped_share": float((~labeled[idx]).mean()),
+            "uncoded_share": float((own[idx] == "").mean()),
             "recall": dict(
                 zip(labels, map(float, recall_score(gold[idx], pred[idx], labels=labels, average=None)), strict=True)
             ),
@@ -124,7 +127,7 @@ def score_davidson(classifier: Any, vectors: np.ndarray, texts: list[str], gold:
 
     started = time.perf_counter()
     scores = classifier.scores(vectors, texts)
-    conf = classifier.confidence_of(scores)
+    conf = classifier.confidence_of(scores, classifier.branch_proba(vectors))
     seconds = time.perf_counter() - started
     columns = [classifier.leaf_index[node] for node in DAVIDSON_NODES]
     classes = np.array(list(DAVIDSON_NODES.values()))
@@ -142,7 +145,75 @@ def score_davidson(classifier: Any, vectors: np.ndarray, texts: list[str], gold:
     return out
 
 
-def records_of(ail: dict[str, Any], dav: dict[str, Any], fit: dict[str, Any], common: dict[str, Any]) -> list[dict]:
+def load_check_set(data_dir: Path) -> tuple[list[str], np.ndarray]:
+    """The IS-2023 safety check set (``benchmarks/data/is2023_safety_check.csv``): texts and labels."""
+    check = pd.read_csv(HERE / "data" / "is2023_safety_check.csv")
+    source = pd.read_csv(data_dir / "dabrowski_is22_app_reviews" / "opinion_mining_ground_truth_Apps.csv")
+    return source["Sentence content"].astype(str).iloc[check["row"]].tolist(), check["label"].to_numpy()
+
+
+def safety_flags(classifier: Any, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+    """True where a text's primary label is a node on the safety branch."""
+    from pipeline.classify import label_texts
+    from pipeline.config import ClassifyConfig
+
+    table, _ = label_texts(vectors, texts, classifier, ClassifyConfig())
+    ids = table["category_id"]
+    return np.array([isinstance(c, str) and classifier.taxonomy.branch_of(c) == "safety" for c in ids])
+
+
+def score_check_set(classifier: Any, vectors: np.ndarray, texts: list[str], gold: np.ndarray) -> dict[str, Any]:
+    flags = safety_flags(classifier, vectors, texts)
+    out: dict[str, Any] = {}
+    for split, idx in zip(("dev", "test", "all"), (*halves(len(gold)), np.arange(len(gold))), strict=True):
+        benign = idx[gold[idx] == "non_safety"]
+        harm = idx[gold[idx] == "safety"]
+        out[split] = {
+            "rows": len(benign),
+            "false_flag_rate": float(flags[benign].mean()) if len(benign) else float("nan"),
+            "safety_rows": len(harm),
+            "safety_flagged": int(flags[harm].sum()),
+        }
+    return out
+
+
+def classify_cost(classifier: Any, vectors: np.ndarray, texts: list[str], fit_s: float, out_dir: Path) -> dict:
+    """Seconds to label 10,000 rows (embeddings given, as in a run), and an ESTIMATE of classify's share
+    of end-to-end time at 100k rows: 10x that cost plus the fit, against the latest 100k local scale run's
+    stage times in RESULTS.json (its own classify seconds swapped for the estimate)."""
+    from benchmarks.report import load_records
+    from pipeline.classify import label_texts
+    from pipeline.config import ClassifyConfig
+
+    n = min(10_000, len(texts))
+    started = time.perf_counter()
+    label_texts(vectors[:n], texts[:n], classifier, ClassifyConfig())
+    seconds = time.perf_counter() - started
+    out: dict[str, Any] = {"rows": n, "seconds": seconds, "per_row_ms": 1000 * seconds / n}
+    stage = {
+        r["stage"]: float(r["value"])
+        for r in load_records(out_dir / "RESULTS.json")
+        if r.get("section") == "scale"
+        and r.get("rows") == 100_000
+        and r.get("engine") == "local"
+        and r.get("metric") == "stage_seconds"
+        and r.get("stage") in ("classify", "end_to_end")
+    }
+    if {"classify", "end_to_end"} <= set(stage):
+        estimate = seconds * 100_000 / n + fit_s
+        total = stage["end_to_end"] - stage["classify"] + estimate
+        out.update(estimate_100k_s=estimate, end_to_end_100k_s=total, share_100k=estimate / total)
+    return out
+
+
+def records_of(
+    ail: dict[str, Any],
+    dav: dict[str, Any],
+    fit: dict[str, Any],
+    common: dict[str, Any],
+    check: dict[str, Any],
+    cost: dict[str, Any],
+) -> list[dict]:
     records: list[dict[str, Any]] = []
 
     def add(dataset: str, split: str, rows: int, metric: str, value: float, **extra: Any) -> None:
@@ -166,13 +237,19 @@ def records_of(ail: dict[str, Any], dav: dict[str, Any], fit: dict[str, Any], co
         add("ailuminate_demo", split, got["rows"], "macro_f1", got["macro_f1"])
         add("ailuminate_demo", split, got["rows"], "macro_f1_strict", got["macro_f1_strict"])
         add("ailuminate_demo", split, got["rows"], "unmapped_share", got["unmapped_share"])
+        add("ailuminate_demo", split, got["rows"], "uncoded_share", got["uncoded_share"])
         for category, value in got["recall"].items():
             add("ailuminate_demo", split, got["rows"], "recall", value, category=category)
         got = dav[split]
         add("davidson_hate_offensive", split, got["rows"], "macro_f1", got["macro_f1"])
         for category, value in got["f1"].items():
             add("davidson_hate_offensive", split, got["rows"], "f1", value, category=category)
+        got = check[split]
+        add(CHECK_SET, split, got["rows"], "false_safety_flag_rate", got["false_flag_rate"])
     add("davidson_hate_offensive", "all", dav["all"]["rows"], "rows_per_s", dav["rows_per_s"], stage="classify")
+    add("davidson_hate_offensive", "-", cost["rows"], "classify_s_10k", cost["seconds"], stage="classify")
+    if "share_100k" in cost:
+        add("scale 100k (estimate)", "-", 100_000, "classify_share_estimate", cost["share_100k"], stage="classify")
     add("taxonomy prototypes", "-", fit["examples"], "fit_s", fit["seconds"], stage="classify")
     return records
 
@@ -191,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config overrides")
     args = parser.parse_args(argv)
     start_benchmark()
-    for name in ("ailuminate_demo", "davidson_hate_offensive"):
+    for name in ("ailuminate_demo", "davidson_hate_offensive", "dabrowski_is22_app_reviews"):
         if not (args.data_dir / name).is_dir():
             print(f"error: {args.data_dir / name} not found; pass --data-dir <shared/datasets>.", file=sys.stderr)
             return 2
@@ -223,7 +300,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ail_texts, dav_texts = prepare(ail_texts), prepare(dav_texts)
     log.info("embedding %d + %d texts (cached after the first run)", len(ail_texts), len(dav_texts))
     ail = score_ailuminate(classifier, cached.encode(ail_texts), ail_texts, ail_gold)
-    dav = score_davidson(classifier, cached.encode(dav_texts), dav_texts, dav_gold)
+    dav_vectors = cached.encode(dav_texts)
+    dav = score_davidson(classifier, dav_vectors, dav_texts, dav_gold)
+    check_texts, check_gold = load_check_set(args.data_dir)
+    check_texts = prepare(check_texts)
+    check = score_check_set(classifier, cached.encode(check_texts), check_texts, check_gold)
+    cost = classify_cost(classifier, dav_vectors, dav_texts, fit["seconds"], args.out)
 
     common = {
         "date": datetime.now(timezone.utc).date().isoformat(),
@@ -234,10 +316,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "taxonomy's own examples, never on these rows.",
             f"References: AILuminate floor {REFERENCE['ailuminate'][1]} ({REFERENCE['ailuminate'][0]}); Davidson "
             f"{REFERENCE['davidson'][1]} ({REFERENCE['davidson'][0]}) and floor {REFERENCE['davidson-floor'][1]}.",
-            "Davidson: the profanity lexicon is better-profanity's hand-made word list (not trained on Davidson).",
+            "Davidson: the profanity lexicon is better-profanity's hand-made word list; the hate node's group-slur "
+            "list (taxonomies/lexicons/group_slurs.txt) was written for this project; neither is trained on Davidson.",
+            "Branch first, then leaf: a logistic-regression head on the taxonomy examples' embeddings; a text whose "
+            "branch probability reaches 0.8 (chosen on the dev halves) gets that branch's best leaf.",
+            "unmapped_share: rows with no label at all; uncoded_share: no label or a leaf with no MLCommons code.",
+            f"{CHECK_SET}: 400 IS-2023 app-review sentences hand-labeled safety / non_safety (benchmarks/data/README.md); "
+            "false_safety_flag_rate = share of non_safety sentences whose primary label is on the safety branch.",
+            "classify_share_estimate: an ESTIMATE, 10x the measured 10k-row classify time plus the fit, against the "
+            "latest 100k local scale run's end-to-end seconds in RESULTS.json (its classify time swapped out).",
         ],
     }
-    records = records_of(ail, dav, fit, common)
+    records = records_of(ail, dav, fit, common, check, cost)
     json_path, md_path = write_results(args.out, merge(args.out / "RESULTS.json", records))
     print(
         f"AILuminate macro-F1 (test half): {ail['test']['macro_f1']:.3f} (all rows {ail['all']['macro_f1']:.3f}); "
@@ -247,6 +337,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Davidson macro-F1 (test half): {dav['test']['macro_f1']:.3f} (all rows {dav['all']['macro_f1']:.3f}); "
         f"per class {', '.join(f'{k} {v:.3f}' for k, v in dav['test']['f1'].items())}"
     )
+    print(
+        f"AILuminate unmapped (test half): {ail['test']['unmapped_share']:.1%}; IS-2023 check set false-safety-flag "
+        f"rate: test {check['test']['false_flag_rate']:.1%}, dev {check['dev']['false_flag_rate']:.1%}"
+    )
+    if "share_100k" in cost:
+        print(
+            f"classify: {cost['per_row_ms']:.3f} ms/row at 10k rows; ESTIMATED share of end-to-end at 100k rows: "
+            f"{cost['share_100k']:.1%} ({cost['estimate_100k_s']:.1f} s of {cost['end_to_end_100k_s']:.0f} s)"
+        )
     print(f"classify throughput: {dav['rows_per_s']:,.0f} rows/s; prototypes fit in {fit['seconds']:.1f} s")
     print(f"wrote {json_path} and {md_path}")
     return 0

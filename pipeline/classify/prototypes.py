@@ -10,13 +10,17 @@ import numpy as np
 import pandas as pd
 
 from models.embedding import Embedder
-from models.lexicons import load_lexicon
+from pipeline.classify.calibration import calibrate
+from pipeline.classify.head import BranchHead, lift
+from pipeline.classify.lexicon import lexicon_hits
 from pipeline.taxonomy import Taxonomy, TaxonomyNode
 
 __all__ = ["PrototypeClassifier"]
 
 log = logging.getLogger(__name__)
 _BATCH = 8192
+#: A text whose branch probability reaches this gets the branch's best leaf (chosen on the dev halves).
+DEFAULT_BRANCH_MIN_CONFIDENCE = 0.8
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
@@ -34,8 +38,10 @@ class _Prototypes:
 class PrototypeClassifier:
     """Scores texts against a taxonomy's leaves by embedding similarity to their prototypes.
 
-    ``fit()`` embeds the prototypes and calibrates per-node thresholds on the examples;
-    ``confidences(vectors, texts)`` returns a (rows x leaves) matrix in [0, 1].
+    ``fit()`` embeds the prototypes, calibrates per-node thresholds on the examples and fits the
+    branch head; ``confidences(vectors, texts)`` returns a (rows x leaves) matrix in [0, 1].
+    ``branch_min_confidence``: a text whose branch probability reaches it gets that branch's best leaf
+    as a label (branch first, then leaf); ``None`` turns the branch head off.
     """
 
     def __init__(
@@ -46,6 +52,7 @@ class PrototypeClassifier:
         extra_examples: pd.DataFrame | None = None,
         lexicon_boost: float = 0.4,
         recall_weight: float = 2.0,
+        branch_min_confidence: float | None = DEFAULT_BRANCH_MIN_CONFIDENCE,
     ) -> None:
         self.taxonomy = taxonomy
         self.embedder = embedder
@@ -54,6 +61,7 @@ class PrototypeClassifier:
         self.extra_examples = extra_examples
         self.lexicon_boost = lexicon_boost
         self.recall_weight = recall_weight
+        self.branch_min_confidence = branch_min_confidence
         self.thresholds_: np.ndarray | None = None
         self.platt_: tuple[float, float] = (1.0, 0.0)
         self.calibration_: dict[str, Any] = {}
@@ -89,7 +97,10 @@ class PrototypeClassifier:
         self.sums_ = np.zeros((n_leaves, protos.vectors.shape[1]), dtype=np.float64)
         np.add.at(self.sums_, protos.owner, protos.vectors)
         self.centroids_ = self.sums_ / np.linalg.norm(self.sums_, axis=1, keepdims=True)
-        self.lexicon_mask_ = np.array([n.lexicon is not None for n in self.leaves])
+        self.lexicon_mask_ = np.array([bool(n.lexicon) for n in self.leaves])
+        branches = sorted({self.taxonomy.branch_of(n.id) for n in self.leaves})
+        self.leaf_branch_ = np.array([branches.index(self.taxonomy.branch_of(n.id)) for n in self.leaves])
+        self.branch_head_ = BranchHead().fit(protos.vectors, self.leaf_branch_[protos.owner])
         self._calibrate()
         return self
 
@@ -98,7 +109,7 @@ class PrototypeClassifier:
         hits = np.zeros((len(texts), len(self.leaves)), dtype=np.float32)
         for k, node in enumerate(self.leaves):
             if node.lexicon:
-                hits[:, k] = load_lexicon(node.lexicon).hits(texts)
+                hits[:, k] = lexicon_hits(node.lexicon, texts)
         return hits
 
     def _raw_scores(
@@ -130,41 +141,10 @@ class PrototypeClassifier:
         protos = self.protos_
         idx = np.flatnonzero(protos.is_example)
         scores = self._raw_scores(protos.vectors[idx], [protos.texts[i] for i in idx], exclude=idx)
-        truth = protos.owner[idx]
-        n_leaves = len(self.leaves)
-        best_t = np.zeros(n_leaves)
-        fbetas = np.zeros(n_leaves)
-        beta2 = self.recall_weight**2
-        for k in range(n_leaves):
-            pos = truth == k
-            col = scores[:, k]
-            best = (-1.0, float(np.median(col[pos])))
-            for t in np.unique(col[pos]):
-                pred = col >= t
-                tp = float((pred & pos).sum())
-                fbeta = (1 + beta2) * tp / (pred.sum() + beta2 * pos.sum())
-                if fbeta > best[0]:
-                    best = (fbeta, float(t))
-            fbetas[k], best_t[k] = best
-        thresholds = 0.5 * best_t + 0.5 * float(np.median(best_t))
-        # Platt scaling of the margin, classes balanced, on the same leave-one-out pairs.
-        from sklearn.linear_model import LogisticRegression
-
-        margins = (scores - thresholds[None, :]).ravel()
-        labels = (truth[:, None] == np.arange(n_leaves)[None, :]).ravel()
-        model = LogisticRegression(class_weight="balanced", C=10.0).fit(margins[:, None], labels)
-        self.thresholds_ = thresholds
-        self.platt_ = (float(model.coef_[0, 0]), float(model.intercept_[0]))
-        top1 = (scores.argmax(axis=1) == truth).mean()
-        self.calibration_ = {
-            "method": "leave-one-out on the taxonomy's examples; per-node threshold maximizing F-beta "
-            f"(beta={self.recall_weight:g}) shrunk halfway to the median; confidence = logistic fit of "
-            "score - threshold (balanced classes), recentred so that 0.5 is the threshold",
-            "examples": len(idx),
-            "loo_top1_accuracy": round(float(top1), 4),
-            "loo_mean_fbeta": round(float(fbetas.mean()), 4),
-            "slope": round(self.platt_[0], 4),
-        }
+        self.thresholds_, self.platt_, self.calibration_ = calibrate(
+            scores, protos.owner[idx], recall_weight=self.recall_weight
+        )
+        self.calibration_["branch_min_confidence"] = self.branch_min_confidence
 
     # ------------------------------------------------------------------ scoring
     def scores(self, vectors: np.ndarray, texts: list[str] | None = None) -> np.ndarray:
@@ -178,11 +158,20 @@ class PrototypeClassifier:
             out[start:stop] = self._raw_scores(vectors[start:stop], texts[start:stop] if texts is not None else None)
         return out
 
-    def confidence_of(self, scores: np.ndarray) -> np.ndarray:
-        """Scores to confidences in [0, 1]: 0.5 exactly at each node's threshold."""
-        assert self.thresholds_ is not None
-        return _logistic(self.platt_[0] * (scores - self.thresholds_[None, :])).astype(np.float32)
+    def branch_proba(self, vectors: np.ndarray) -> np.ndarray:
+        """(rows x branches) probability of each top-level branch (sorted ids), from the branch head."""
+        return self.branch_head_.proba(vectors)
+
+    def confidence_of(self, scores: np.ndarray, branch_proba: np.ndarray | None = None) -> np.ndarray:
+        """Scores to confidences in [0, 1]: 0.5 exactly at each node's threshold; with ``branch_proba``
+        (and ``branch_min_confidence`` set), a sure branch's best leaf is raised to a label."""
+        if self.thresholds_ is None:
+            raise RuntimeError("PrototypeClassifier.fit() must run first.")
+        conf = _logistic(self.platt_[0] * (scores - self.thresholds_[None, :])).astype(np.float32)
+        if branch_proba is not None and self.branch_min_confidence is not None:
+            conf = lift(conf, scores, branch_proba, self.leaf_branch_, self.branch_min_confidence)
+        return conf
 
     def confidences(self, vectors: np.ndarray, texts: list[str] | None = None) -> np.ndarray:
-        """(rows x leaves) confidence that each row belongs to each leaf; 0.5 at the node's threshold."""
-        return self.confidence_of(self.scores(vectors, texts))
+        """(rows x leaves) confidence that each row belongs to each leaf (branch head included)."""
+        return self.confidence_of(self.scores(vectors, texts), self.branch_proba(vectors))

@@ -64,7 +64,7 @@ def label_texts(
         batch = np.asarray(vectors[start : start + batch_size])
         batch_texts = texts[start : start + batch_size]
         rank = classifier.scores(batch, batch_texts)
-        conf = classifier.confidence_of(rank)
+        conf = classifier.confidence_of(rank, classifier.branch_proba(batch))
         if nli is not None and len(conf):
             nli_rows += _nli.nli_rows(conf, rank, batch_texts, classifier, nli, config)
         tables.append(row_labels(rank, conf, leaves, config.max_labels))
