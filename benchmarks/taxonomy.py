@@ -321,7 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Branch first, then leaf: a logistic-regression head on the taxonomy examples' embeddings; a text whose "
             "branch probability reaches 0.8 (chosen on the dev halves) gets that branch's best leaf.",
             "unmapped_share: rows with no label at all; uncoded_share: no label or a leaf with no MLCommons code.",
-            f"{CHECK_SET}: 400 IS-2023 app-review sentences hand-labeled safety / non_safety (benchmarks/data/README.md); "
+            f"{CHECK_SET}: 400 IS-2023 app-review sentences hand-labeled safety / non_safety "
+            "(benchmarks/data/README.md); "
             "false_safety_flag_rate = share of non_safety sentences whose primary label is on the safety branch.",
             "classify_share_estimate: an ESTIMATE, 10x the measured 10k-row classify time plus the fit, against the "
             "latest 100k local scale run's end-to-end seconds in RESULTS.json (its classify time swapped out).",

@@ -19,6 +19,8 @@ __all__ = ["PrototypeClassifier"]
 
 log = logging.getLogger(__name__)
 _BATCH = 8192
+#: A node's similarity term: the mean of its TOP_K most similar prototypes (2 chosen on the dev halves).
+TOP_K = 2
 #: A text whose branch probability reaches this gets the branch's best leaf (chosen on the dev halves).
 DEFAULT_BRANCH_MIN_CONFIDENCE = 0.8
 
@@ -123,7 +125,12 @@ class PrototypeClassifier:
         n_leaves = len(self.leaves)
         best = np.full((len(vectors), n_leaves), -1.0, dtype=np.float32)
         for k in range(n_leaves):
-            best[:, k] = sims[:, protos.owner == k].max(axis=1)
+            own = sims[:, protos.owner == k]
+            if TOP_K > 1 and own.shape[1] > TOP_K:
+                top = -np.partition(-own, TOP_K - 1, axis=1)[:, :TOP_K]
+                best[:, k] = np.where(np.isfinite(top).all(axis=1), top.mean(axis=1), own.max(axis=1))
+            else:
+                best[:, k] = own.max(axis=1)
         if exclude is None:
             cent = vectors @ self.centroids_.T
         else:
