@@ -62,7 +62,7 @@ def themes_of(ids: list[int]) -> pd.DataFrame:
 
 
 def test_a_node_example_is_labeled_with_its_node_and_gibberish_is_unmapped(classifier: PrototypeClassifier) -> None:
-    self_harm = classifier.taxonomy.node("safety.self_harm").examples[0]
+    self_harm = next(e for e in classifier.taxonomy.node("safety.self_harm").examples if "kill themselves" in e)
     result = run_classify(classifier, [self_harm, "zzqx vvbn kkjh"], [-1, -1], themes_of([]))
     first, second = result.rows.iloc[0], result.rows.iloc[1]
     assert first["category_id"] == "safety.self_harm"
@@ -148,3 +148,32 @@ def test_an_examples_file_with_an_unknown_node_names_the_row(tmp_path: Path, tax
     pd.DataFrame({"text": ["x", "y"], "node_id": ["product.bug_crash", "product.nope"]}).to_csv(examples, index=False)
     with pytest.raises(InputError, match=r"examples.csv row 3 column 'node_id': 'product.nope'"):
         load_examples(examples, taxonomy)
+
+
+def test_a_sure_branch_gives_its_best_leaf_a_label_and_none_turns_it_off(taxonomy) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.classify.head import lift
+
+    leaf_branch = np.array([0, 0, 1])
+    conf = np.array([[0.2, 0.1, 0.3], [0.2, 0.1, 0.3]], dtype=np.float32)
+    scores = np.array([[0.4, 0.6, 0.5], [0.4, 0.6, 0.5]], dtype=np.float32)
+    proba = np.array([[0.9, 0.1], [0.7, 0.3]], dtype=np.float32)
+    lifted = lift(conf, scores, proba, leaf_branch, 0.8)
+    assert lifted[0, 1] == pytest.approx(0.75)  # branch 0 sure (0.9): its best-scoring leaf becomes a label
+    assert lifted[0, 0] == conf[0, 0] and lifted[0, 2] == conf[0, 2]
+    np.testing.assert_array_equal(lifted[1], conf[1])  # 0.7 < 0.8: nothing changes
+    plain = PrototypeClassifier(taxonomy, HashingEmbedder(), branch_min_confidence=None).fit()
+    raw = plain.scores(vectors(["zzqx"]))
+    np.testing.assert_array_equal(
+        plain.confidence_of(raw, plain.branch_proba(vectors(["zzqx"]))), plain.confidence_of(raw)
+    )
+
+
+def test_the_branch_head_knows_the_taxonomys_own_branches(classifier: PrototypeClassifier) -> None:
+    texts = [*classifier.taxonomy.node("product.praise").examples, *classifier.taxonomy.node("safety.scams").examples]
+    proba = classifier.branch_proba(vectors(texts))
+    branches = sorted({classifier.taxonomy.branch_of(n.id) for n in classifier.leaves})
+    predicted = [branches[i] for i in proba.argmax(axis=1)]
+    assert (
+        predicted.count("product") >= 5
+        and predicted[-len(classifier.taxonomy.node("safety.scams").examples) :].count("safety") >= 5
+    )
