@@ -42,6 +42,7 @@ _NODE_FIELDS = {
     "severity",
     "crosswalk",
     "lexicon",
+    "lexicon_boost",
     "rank_weight",
 }
 
@@ -64,6 +65,7 @@ class TaxonomyNode:
     severity: str | None = None
     crosswalk: tuple[tuple[str, tuple[str, ...]], ...] = ()
     lexicon: tuple[str, ...] = ()
+    lexicon_boost: float | None = None
     rank_weight: float | None = None
 
     def crosswalk_codes(self, source: str) -> tuple[str, ...]:
@@ -212,6 +214,11 @@ def _node(raw: Any, index: int, source: str, base: Path) -> TaxonomyNode:
             raise TaxonomyError(f"{where} field 'crosswalk.{key}': expected a list of codes.")
         walk.append((str(key), tuple(str(c) for c in codes)))
     lexicon = _lexicons(raw.get("lexicon"), where, base)
+    lexicon_boost = raw.get("lexicon_boost")
+    if lexicon_boost is not None and (
+        isinstance(lexicon_boost, bool) or not isinstance(lexicon_boost, (int, float)) or not 0 <= lexicon_boost <= 1
+    ):
+        raise TaxonomyError(f"{where} field 'lexicon_boost': expected a number in [0, 1], got {lexicon_boost!r}.")
     rank_weight = raw.get("rank_weight")
     if rank_weight is not None and (
         isinstance(rank_weight, bool) or not isinstance(rank_weight, (int, float)) or rank_weight <= 0
@@ -231,6 +238,7 @@ def _node(raw: Any, index: int, source: str, base: Path) -> TaxonomyNode:
         severity=severity,
         crosswalk=tuple(walk),
         lexicon=lexicon,
+        lexicon_boost=float(lexicon_boost) if lexicon_boost is not None else None,
         rank_weight=float(rank_weight) if rank_weight is not None else None,
     )
 

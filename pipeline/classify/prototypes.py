@@ -107,11 +107,12 @@ class PrototypeClassifier:
         return self
 
     def _lexicon_hits(self, texts: list[str]) -> np.ndarray:
-        """(rows x leaves) 1.0 where the node's lexicon matches the text."""
+        """(rows x leaves) the node's lexicon boost where its lexicon matches the text, else 0."""
         hits = np.zeros((len(texts), len(self.leaves)), dtype=np.float32)
         for k, node in enumerate(self.leaves):
             if node.lexicon:
-                hits[:, k] = lexicon_hits(node.lexicon, texts)
+                boost = self.lexicon_boost if node.lexicon_boost is None else node.lexicon_boost
+                hits[:, k] = boost * lexicon_hits(node.lexicon, texts)
         return hits
 
     def _raw_scores(
@@ -141,7 +142,7 @@ class PrototypeClassifier:
                 cent[i] = (sums / np.linalg.norm(sums, axis=1, keepdims=True)) @ vectors[i]
         scores = 0.5 * best + 0.5 * cent.astype(np.float32)
         if texts is not None and self.lexicon_mask_.any():
-            scores += self.lexicon_boost * self._lexicon_hits(texts)
+            scores += self._lexicon_hits(texts)
         return scores
 
     def _calibrate(self) -> None:
