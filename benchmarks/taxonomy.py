@@ -206,6 +206,26 @@ def classify_cost(classifier: Any, vectors: np.ndarray, texts: list[str], fit_s:
     return out
 
 
+def figure_notes(ail: dict[str, Any], dav: dict[str, Any], check: dict[str, Any], cost: dict[str, Any]) -> list[str]:
+    """The issue-17 figures in words (the report prints notes; the records hold the same values)."""
+    test = check["test"]
+    notes = [
+        f"Issue 17 targets, test halves: AILuminate macro-F1 {ail['test']['macro_f1']:.3f} (>= 0.75) with "
+        f"{ail['test']['unmapped_share']:.1%} Unmapped (< 25%; {ail['test']['uncoded_share']:.1%} with no label or "
+        f"a leaf without an MLCommons code); Davidson macro-F1 {dav['test']['macro_f1']:.3f} (>= 0.60), hate F1 "
+        f"{dav['test']['f1']['hate']:.3f} (>= 0.35); {CHECK_SET} false-safety-flag rate {test['false_flag_rate']:.1%} "
+        f"of {test['rows']} non_safety sentences (<= 5%; dev half {check['dev']['false_flag_rate']:.1%}); "
+        f"{test['safety_flagged']} of its {test['safety_rows']} safety sentences flagged.",
+        f"Classify cost: {cost['seconds']:.2f} s for {cost['rows']:,} rows ({cost['per_row_ms']:.3f} ms/row).",
+    ]
+    if "share_100k" in cost:
+        notes[-1] += (
+            f" ESTIMATED share of end-to-end time at 100k rows: {cost['share_100k']:.1%} "
+            f"({cost['estimate_100k_s']:.1f} s of {cost['end_to_end_100k_s']:.0f} s; <= 10%)."
+        )
+    return notes
+
+
 def records_of(
     ail: dict[str, Any],
     dav: dict[str, Any],
@@ -328,6 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "latest 100k local scale run's end-to-end seconds in RESULTS.json (its classify time swapped out).",
         ],
     }
+    common["notes"] += figure_notes(ail, dav, check, cost)
     records = records_of(ail, dav, fit, common, check, cost)
     json_path, md_path = write_results(args.out, merge(args.out / "RESULTS.json", records))
     print(
