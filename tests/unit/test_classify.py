@@ -177,3 +177,14 @@ def test_the_branch_head_knows_the_taxonomys_own_branches(classifier: PrototypeC
         predicted.count("product") >= 5
         and predicted[-len(classifier.taxonomy.node("safety.scams").examples) :].count("safety") >= 5
     )
+
+
+def test_a_nodes_own_lexicon_boost_replaces_the_configured_one(classifier: PrototypeClassifier) -> None:
+    hate = classifier.taxonomy.node("safety.hate")
+    assert hate.lexicon_boost is not None and hate.lexicon_boost != classifier.lexicon_boost
+    k = classifier.leaf_index["safety.hate"]
+    plain, slur = "they posted about the match", "they posted faggot about the match"
+    with_lexicon = classifier.scores(vectors([plain, slur]), [plain, slur])
+    without = classifier.scores(vectors([plain, slur]), None)
+    assert with_lexicon[1, k] - without[1, k] == pytest.approx(hate.lexicon_boost, abs=1e-6)
+    assert with_lexicon[0, k] == pytest.approx(without[0, k], abs=1e-6)

@@ -138,3 +138,11 @@ def test_the_default_hate_node_reads_the_group_slur_term_file() -> None:
     assert any(name.endswith("group_slurs.txt") for name in hate.lexicon)
     hits = lexicon_hits(hate.lexicon, ["the results are fine today", "posting faggot in every comment"])
     assert hits.tolist() == [0.0, 1.0]
+
+
+def test_a_node_may_set_its_own_lexicon_boost_within_zero_and_one(tmp_path: Path) -> None:
+    body = GOOD_NODE.replace("    severity", "    lexicon: profanity\n    lexicon_boost: 0.6\n    severity")
+    taxonomy = load_taxonomy(write(tmp_path, body + GOOD_NODE.replace("id: b", "id: c")))
+    assert taxonomy.node("b").lexicon_boost == 0.6 and taxonomy.node("c").lexicon_boost is None
+    with pytest.raises(TaxonomyError, match=r"node 'b' field 'lexicon_boost'"):
+        load_taxonomy(write(tmp_path, body.replace("0.6", "2") + GOOD_NODE.replace("id: b", "id: c")))
