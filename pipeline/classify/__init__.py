@@ -5,16 +5,18 @@ How a row is scored (the offline default, no extra model pass over the data):
 1. Each leaf node has prototypes: ``"<name>: <description>"`` and its example phrasings (plus any
    user-supplied labeled examples), embedded once with the run's embedder (and cached).
    (:mod:`~pipeline.classify.prototypes`)
-2. ``score(text, node) = ½·max cos(text, prototype) + ½·cos(text, centroid of the prototypes)``,
-   plus ``lexicon_boost`` when the node names a lexicon (e.g. profanity) and the text hits it.
+2. ``score(text, node) = ½·mean of the node's 2 most similar prototypes + ½·cos(text, centroid)``,
+   plus the node's lexicon boost when its lexicon (built-in list or term file) hits the text.
    The row vectors are the ones the embed stage already computed.
-3. **Calibration on the taxonomy's own examples** (leave-one-out): every example is scored against
-   every node with itself removed from its node's prototypes. A node's threshold is the score that
-   maximizes F-beta (``recall_weight``, default 2: recall first) of "its examples vs. all other
-   examples", shrunk halfway to the median over nodes (six examples make a noisy optimum). A
-   logistic curve of ``score - threshold`` fitted on the same pairs (classes balanced, no intercept)
-   turns a score into a confidence: exactly 0.5 at the node's threshold.
-4. A row's labels are the nodes with confidence ≥ 0.5 (at most ``max_labels``), ordered by score
+3. **Calibration on the taxonomy's own examples** (leave-one-out, :mod:`~pipeline.classify.calibration`):
+   every example is scored against every node with itself removed from its node's prototypes. A node's
+   threshold is the score that maximizes F-beta (``recall_weight``, default 2: recall first) of "its
+   examples vs. all other examples", shrunk halfway to the median over nodes; a logistic curve of
+   ``score - threshold`` turns a score into a confidence: exactly 0.5 at the node's threshold.
+4. **Branch first, then leaf** (:mod:`~pipeline.classify.head`): a logistic regression on the
+   prototypes' embeddings gives each text's branch probability; where it reaches
+   ``branch_min_confidence`` (0.8) the branch's best-scoring leaf becomes a label.
+5. A row's labels are the nodes with confidence ≥ 0.5 (at most ``max_labels``), ordered by score
    (one scale for all nodes); its primary label is the first, or **unmapped** when none passes.
    (:mod:`~pipeline.classify.rows`)
 
