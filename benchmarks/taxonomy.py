@@ -20,7 +20,8 @@ embedding Davidson's 24,783 tweets once; the cache makes reruns fast).
   end-to-end time at 100k rows from the latest 100k scale run's stage times in RESULTS.json.
 
 All three datasets are split in two halves with a fixed seed. The scoring formula, the crosswalk
-additions, ``lexicon_boost``, ``recall_weight``, the branch bar and the slur term file were chosen looking at the **dev** halves only;
+additions, ``lexicon_boost``, ``recall_weight``, the branch bar and the slur term file were chosen
+looking at the **dev** halves only;
 the figures reported are on the **test** halves (and, for reference, on all rows). Thresholds are
 calibrated on the taxonomy's own examples, never on these rows. Texts go through the same PII
 redaction as the clean stage and the run's default embedder (int8 ONNX MiniLM).
