@@ -8,8 +8,11 @@ embedding Davidson's 24,783 tweets once; the cache makes reruns fast).
   best-scoring leaf among those with an MLCommons code in the taxonomy's crosswalk (zero-shot over
   the dataset's label set), mapped through the crosswalk. ``macro_f1_strict`` instead takes the row's
   own primary label over all 41 leaves (unmapped, or a leaf without a code, counts as wrong).
+  ``unmapped_or_uncoded_share`` is the issue-17 *Unmapped* measure: the share of these all-hazard rows
+  whose primary label is missing or a leaf without an MLCommons code; ``no_label_share`` counts only
+  the rows with no label at all.
 * **Davidson et al. 2017** (hate / offensive / neither): a tweet is *hate* when ``safety.hate`` is
-  its best-scoring label among the four below that pass their thresholds, *offensive* when it is
+  its best-ranked label among the four below that pass their thresholds, *offensive* when it is
   ``safety.harassment``, ``safety.sexual_content`` or ``search_quality.offensive_results``, and
   *neither* when none passes.
 
@@ -20,7 +23,7 @@ embedding Davidson's 24,783 tweets once; the cache makes reruns fast).
   end-to-end time at 100k rows from the latest 100k scale run's stage times in RESULTS.json.
 
 All three datasets are split in two halves with a fixed seed. The scoring formula, the crosswalk
-additions, ``lexicon_boost``, ``recall_weight``, the branch bar and the slur term file were chosen
+additions, ``lexicon_boost``, ``recall_weight``, the branch bar, branch-first ranking and the slur term file were chosen
 looking at the **dev** halves only;
 the figures reported are on the **test** halves (and, for reference, on all rows). Thresholds are
 calibrated on the taxonomy's own examples, never on these rows. Texts go through the same PII
@@ -105,12 +108,13 @@ def score_ailuminate(classifier: Any, vectors: np.ndarray, texts: list[str], gol
     from sklearn.metrics import f1_score, recall_score
 
     scores = classifier.scores(vectors, texts)
-    conf = classifier.confidence_of(scores, classifier.branch_proba(vectors))
+    proba = classifier.branch_proba(vectors)
+    conf = classifier.confidence_of(scores, proba)
     codes = np.array([mlcommons_code(n) or "" for n in classifier.leaves])
     coded = codes != ""
     restricted = np.where(coded[None, :], scores, -np.inf)
     pred = codes[restricted.argmax(axis=1)]
-    passing = np.where(conf >= 0.5, scores, -np.inf)
+    passing = np.where(conf >= 0.5, classifier.rank_of(scores, proba), -np.inf)
     labeled = np.isfinite(passing.max(axis=1))
     own = np.where(labeled, codes[passing.argmax(axis=1)], "")
     labels = sorted(set(gold))
@@ -120,8 +124,8 @@ def score_ailuminate(classifier: Any, vectors: np.ndarray, texts: list[str], gol
             "rows": len(idx),
             "macro_f1": float(f1_score(gold[idx], pred[idx], labels=labels, average="macro")),
             "macro_f1_strict": float(f1_score(gold[idx], own[idx], labels=labels, average="macro")),
-            "unmapped_share": float((~labeled[idx]).mean()),
-            "uncoded_share": float((own[idx] == "").mean()),
+            "unmapped_or_uncoded_share": float((own[idx] == "").mean()),
+            "no_label_share": float((~labeled[idx]).mean()),
             "recall": dict(
                 zip(labels, map(float, recall_score(gold[idx], pred[idx], labels=labels, average=None)), strict=True)
             ),
@@ -134,11 +138,13 @@ def score_davidson(classifier: Any, vectors: np.ndarray, texts: list[str], gold:
 
     started = time.perf_counter()
     scores = classifier.scores(vectors, texts)
-    conf = classifier.confidence_of(scores, classifier.branch_proba(vectors))
+    proba = classifier.branch_proba(vectors)
+    conf = classifier.confidence_of(scores, proba)
+    rank = classifier.rank_of(scores, proba)
     seconds = time.perf_counter() - started
     columns = [classifier.leaf_index[node] for node in DAVIDSON_NODES]
     classes = np.array(list(DAVIDSON_NODES.values()))
-    sub = np.where(conf[:, columns] >= 0.5, scores[:, columns], -np.inf)
+    sub = np.where(conf[:, columns] >= 0.5, rank[:, columns], -np.inf)
     pred = np.where(np.isfinite(sub.max(axis=1)), classes[sub.argmax(axis=1)], "neither")
     labels = ["hate", "offensive", "neither"]
     out: dict[str, Any] = {"rows_per_s": len(texts) / seconds, "seconds": seconds}
@@ -218,8 +224,9 @@ def figure_notes(ail: dict[str, Any], dav: dict[str, Any], check: dict[str, Any]
     test = check["test"]
     notes = [
         f"Issue 17 targets, test halves: AILuminate macro-F1 {ail['test']['macro_f1']:.3f} (>= 0.75) with "
-        f"{ail['test']['unmapped_share']:.1%} Unmapped (< 25%; {ail['test']['uncoded_share']:.1%} with no label or "
-        f"a leaf without an MLCommons code); Davidson macro-F1 {dav['test']['macro_f1']:.3f} (>= 0.60), hate F1 "
+        f"{ail['test']['unmapped_or_uncoded_share']:.1%} Unmapped in the issue's sense, unmapped or uncoded (no label, "
+        f"or a primary leaf without an MLCommons code; < 25%), of which {ail['test']['no_label_share']:.1%} with no "
+        f"label at all; Davidson macro-F1 {dav['test']['macro_f1']:.3f} (>= 0.60), hate F1 "
         f"{dav['test']['f1']['hate']:.3f} (>= 0.35); {CHECK_SET} false-safety-flag rate {test['false_flag_rate']:.1%} "
         f"of {test['rows']} non_safety sentences (<= 5%; dev half {check['dev']['false_flag_rate']:.1%}); "
         f"{test['safety_flagged']} of its {test['safety_rows']} safety sentences flagged.",
@@ -263,8 +270,8 @@ def records_of(
         got = ail[split]
         add("ailuminate_demo", split, got["rows"], "macro_f1", got["macro_f1"])
         add("ailuminate_demo", split, got["rows"], "macro_f1_strict", got["macro_f1_strict"])
-        add("ailuminate_demo", split, got["rows"], "unmapped_share", got["unmapped_share"])
-        add("ailuminate_demo", split, got["rows"], "uncoded_share", got["uncoded_share"])
+        add("ailuminate_demo", split, got["rows"], "unmapped_or_uncoded_share", got["unmapped_or_uncoded_share"])
+        add("ailuminate_demo", split, got["rows"], "no_label_share", got["no_label_share"])
         for category, value in got["recall"].items():
             add("ailuminate_demo", split, got["rows"], "recall", value, category=category)
         got = dav[split]
@@ -319,6 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cached,
         lexicon_boost=config.classify.lexicon_boost,
         recall_weight=config.classify.recall_weight,
+        branch_min_confidence=config.classify.branch_min_confidence,
+        branch_c=config.classify.branch_c,
     ).fit()
     fit = {"seconds": time.perf_counter() - started, "examples": classifier.calibration_["examples"]}
 
@@ -346,8 +355,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Davidson: the profanity lexicon is better-profanity's hand-made word list; the hate node's group-slur "
             "list (taxonomies/lexicons/group_slurs.txt) was written for this project; neither is trained on Davidson.",
             "Branch first, then leaf: a logistic-regression head on the taxonomy examples' embeddings; a text whose "
-            "branch probability reaches 0.8 (chosen on the dev halves) gets that branch's best leaf.",
-            "unmapped_share: rows with no label at all; uncoded_share: no label or a leaf with no MLCommons code.",
+            f"branch probability reaches {classifier.branch_min_confidence} (chosen on the dev halves) gets that "
+            "branch's best leaf as a label, and that branch's labels rank first.",
+            "unmapped_or_uncoded_share is issue 17's Unmapped measure (the one behind its 67.5%): AILuminate rows with "
+            "no label OR whose primary label is a leaf without an MLCommons code; no_label_share counts only rows "
+            "with no label at all.",
             f"{CHECK_SET}: 400 IS-2023 app-review sentences hand-labeled safety / non_safety "
             "(benchmarks/data/README.md); "
             "false_safety_flag_rate = share of non_safety sentences whose primary label is on the safety branch.",
@@ -367,8 +379,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"per class {', '.join(f'{k} {v:.3f}' for k, v in dav['test']['f1'].items())}"
     )
     print(
-        f"AILuminate unmapped (test half): {ail['test']['unmapped_share']:.1%}; IS-2023 check set false-safety-flag "
-        f"rate: test {check['test']['false_flag_rate']:.1%}, dev {check['dev']['false_flag_rate']:.1%}"
+        f"AILuminate Unmapped, issue 17's measure (unmapped or uncoded; test half): "
+        f"{ail['test']['unmapped_or_uncoded_share']:.1%} (no label at all: {ail['test']['no_label_share']:.1%}); "
+        f"IS-2023 check set false-safety-flag rate: test {check['test']['false_flag_rate']:.1%}, "
+        f"dev {check['dev']['false_flag_rate']:.1%}"
     )
     if "share_100k" in cost:
         print(

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BranchHead", "lift"]
+__all__ = ["BranchHead", "branch_first", "lift"]
 
 #: Inverse regularisation of the head (chosen on the dev halves of the taxonomy benchmark; see docs/taxonomy.md).
 DEFAULT_C = 2.0
+#: Added to the ranking key of a sure branch's leaves: more than any gap between scores (cosines plus a
+#: lexicon boost of at most 1), so those leaves rank ahead of every other branch's.
+_BRANCH_FIRST = 10.0
 
 
 class BranchHead:
@@ -64,3 +67,15 @@ def lift(
         r, k = rows[sure], best[sure]
         out[r, k] = np.maximum(out[r, k], lifted[sure])
     return out
+
+
+def branch_first(scores: np.ndarray, proba: np.ndarray, leaf_branch: np.ndarray, min_confidence: float) -> np.ndarray:
+    """Ranking keys: ``scores``, with the leaves of a branch whose probability reaches ``min_confidence``
+    ranked ahead of every other branch's leaves (branch first, then leaf), order within a branch kept.
+
+    Without it a prompt the head is sure is a safety request could still get a search-quality primary
+    label, e.g. *offensive results* when its profanity lexicon fires on "sex" or "porn"."""
+    if proba.shape[1] < 2:
+        return scores
+    sure = (proba >= min_confidence)[:, leaf_branch]
+    return (scores + _BRANCH_FIRST * sure).astype(scores.dtype, copy=False)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from models.embedding import Embedder
 from pipeline.classify.calibration import calibrate
-from pipeline.classify.head import BranchHead, lift
+from pipeline.classify.head import DEFAULT_C, BranchHead, branch_first, lift
 from pipeline.classify.lexicon import lexicon_hits
 from pipeline.taxonomy import Taxonomy, TaxonomyNode
 
@@ -43,7 +43,8 @@ class PrototypeClassifier:
     ``fit()`` embeds the prototypes, calibrates per-node thresholds on the examples and fits the
     branch head; ``confidences(vectors, texts)`` returns a (rows x leaves) matrix in [0, 1].
     ``branch_min_confidence``: a text whose branch probability reaches it gets that branch's best leaf
-    as a label (branch first, then leaf); ``None`` turns the branch head off.
+    as a label, and that branch's labels rank first (branch first, then leaf); ``None`` turns the branch
+    head off. ``branch_c``: the head's inverse regularisation.
     """
 
     def __init__(
@@ -55,6 +56,7 @@ class PrototypeClassifier:
         lexicon_boost: float = 0.4,
         recall_weight: float = 2.0,
         branch_min_confidence: float | None = DEFAULT_BRANCH_MIN_CONFIDENCE,
+        branch_c: float = DEFAULT_C,
     ) -> None:
         self.taxonomy = taxonomy
         self.embedder = embedder
@@ -64,6 +66,7 @@ class PrototypeClassifier:
         self.lexicon_boost = lexicon_boost
         self.recall_weight = recall_weight
         self.branch_min_confidence = branch_min_confidence
+        self.branch_c = branch_c
         self.thresholds_: np.ndarray | None = None
         self.platt_: tuple[float, float] = (1.0, 0.0)
         self.calibration_: dict[str, Any] = {}
@@ -102,7 +105,7 @@ class PrototypeClassifier:
         self.lexicon_mask_ = np.array([bool(n.lexicon) for n in self.leaves])
         branches = sorted({self.taxonomy.branch_of(n.id) for n in self.leaves})
         self.leaf_branch_ = np.array([branches.index(self.taxonomy.branch_of(n.id)) for n in self.leaves])
-        self.branch_head_ = BranchHead().fit(protos.vectors, self.leaf_branch_[protos.owner])
+        self.branch_head_ = BranchHead(C=self.branch_c).fit(protos.vectors, self.leaf_branch_[protos.owner])
         self._calibrate()
         return self
 
@@ -179,6 +182,13 @@ class PrototypeClassifier:
         if branch_proba is not None and self.branch_min_confidence is not None:
             conf = lift(conf, scores, branch_proba, self.leaf_branch_, self.branch_min_confidence)
         return conf
+
+    def rank_of(self, scores: np.ndarray, branch_proba: np.ndarray | None = None) -> np.ndarray:
+        """Ranking keys that order a row's labels: ``scores``, with the leaves of a branch the head is
+        sure of (probability >= ``branch_min_confidence``) ahead of the others' (branch first, then leaf)."""
+        if branch_proba is None or self.branch_min_confidence is None:
+            return scores
+        return branch_first(scores, branch_proba, self.leaf_branch_, self.branch_min_confidence)
 
     def confidences(self, vectors: np.ndarray, texts: list[str] | None = None) -> np.ndarray:
         """(rows x leaves) confidence that each row belongs to each leaf (branch head included)."""

@@ -18,8 +18,9 @@ __all__ = ["label_texts", "row_labels"]
 
 
 def row_labels(rank: np.ndarray, conf: np.ndarray, leaves: list[TaxonomyNode], max_labels: int) -> pd.DataFrame:
-    """Labels = nodes with confidence >= 0.5, ordered by ``rank`` (scores share one scale across nodes,
-    while confidences carry each node's own threshold); the first is the primary label."""
+    """Labels = nodes with confidence >= 0.5, ordered by ``rank`` (``PrototypeClassifier.rank_of``: scores
+    share one scale across nodes, while confidences carry each node's own threshold; a sure branch's leaves
+    come first); the first is the primary label."""
     passing = np.where(conf >= 0.5, rank, -np.inf)
     order = np.argsort(-passing, axis=1)[:, :max_labels]
     ids, names, sevs, confs, lists = [], [], [], [], []
@@ -63,8 +64,10 @@ def label_texts(
     for start in range(0, len(vectors), batch_size):
         batch = np.asarray(vectors[start : start + batch_size])
         batch_texts = texts[start : start + batch_size]
-        rank = classifier.scores(batch, batch_texts)
-        conf = classifier.confidence_of(rank, classifier.branch_proba(batch))
+        scores = classifier.scores(batch, batch_texts)
+        proba = classifier.branch_proba(batch)
+        conf = classifier.confidence_of(scores, proba)
+        rank = classifier.rank_of(scores, proba)
         if nli is not None and len(conf):
             nli_rows += _nli.nli_rows(conf, rank, batch_texts, classifier, nli, config)
         tables.append(row_labels(rank, conf, leaves, config.max_labels))

@@ -188,3 +188,44 @@ def test_a_nodes_own_lexicon_boost_replaces_the_configured_one(classifier: Proto
     without = classifier.scores(vectors([plain, slur]), None)
     assert with_lexicon[1, k] - without[1, k] == pytest.approx(hate.lexicon_boost, abs=1e-6)
     assert with_lexicon[0, k] == pytest.approx(without[0, k], abs=1e-6)
+
+
+def test_a_sure_branchs_leaves_rank_ahead_of_other_branches() -> None:
+    from pipeline.classify.head import branch_first
+
+    leaf_branch = np.array([0, 0, 1])
+    scores = np.array([[0.4, 0.3, 0.9], [0.4, 0.3, 0.9]], dtype=np.float32)
+    proba = np.array([[0.85, 0.15], [0.7, 0.3]], dtype=np.float32)
+    rank = branch_first(scores, proba, leaf_branch, 0.8)
+    assert list(np.argsort(-rank[0])) == [0, 1, 2]  # branch 0 sure: its leaves first, their own order kept
+    np.testing.assert_array_equal(rank[1], scores[1])  # 0.7 < 0.8: ranked by score alone
+
+
+def test_a_sure_branch_gives_the_primary_label_even_over_a_higher_scoring_leaf(
+    classifier: PrototypeClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.classify import label_texts
+
+    texts = ["a video in search tells you to send bitcoin and get double back, total scam", "go kill yourself loser"]
+    branches = sorted({classifier.taxonomy.branch_of(n.id) for n in classifier.leaves})
+    sure_product = np.zeros((len(texts), len(branches)), dtype=np.float32)
+    sure_product[:, branches.index("product")] = 1.0
+    scores = classifier.scores(vectors(texts), texts)
+    assert classifier.taxonomy.branch_of(classifier.leaves[int(scores[0].argmax())].id) == "safety"
+    monkeypatch.setattr(classifier, "branch_proba", lambda v: sure_product[: len(v)])
+    table, _ = label_texts(vectors(texts), texts, classifier, ClassifyConfig())
+    assert [classifier.taxonomy.branch_of(c) for c in table["category_id"]] == ["product", "product"]
+    assert all(any(classifier.taxonomy.branch_of(c) == "safety" for c in cs) for cs in table["categories"])
+    no_head = PrototypeClassifier(classifier.taxonomy, HashingEmbedder(), branch_min_confidence=None).fit()
+    np.testing.assert_array_equal(no_head.rank_of(scores, sure_product), scores)
+
+
+def test_the_branch_head_settings_come_from_the_config(taxonomy) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.config import RunConfig
+    from pipeline.runner import fit_classifier
+
+    config = RunConfig(classify=ClassifyConfig(branch_min_confidence=0.9, branch_c=0.5))
+    fitted = fit_classifier(taxonomy, HashingEmbedder(), config)
+    assert fitted.branch_min_confidence == 0.9 and fitted.branch_head_.C == 0.5
+    with pytest.raises(ValueError, match="branch_min_confidence"):
+        ClassifyConfig(branch_min_confidence=0.4)  # at or below 0.5 two branches could both be "sure"
