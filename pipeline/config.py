@@ -230,6 +230,16 @@ class ClassifyConfig(_Section):
         description="Beta of the F-beta that sets each node's threshold on the taxonomy's examples: above 1 "
         "favours recall (a missed safety report costs more than a false flag).",
     )
+    branch_min_confidence: float | None = Field(
+        default=0.8,
+        gt=0.5,
+        le=1.0,
+        description="Branch first, then leaf: a text whose branch probability (the branch head's) reaches this "
+        "gets that branch's best leaf as a label, ranked ahead of other branches' leaves; null turns the head off.",
+    )
+    branch_c: float = Field(
+        default=2.0, gt=0.0, description="Inverse regularisation (C) of the branch head's logistic regression."
+    )
     keyword_weight: float = Field(
         default=0.25, ge=0.0, le=1.0, description="Weight of the theme keywords' score against its members' mean."
     )

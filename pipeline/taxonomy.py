@@ -42,6 +42,7 @@ _NODE_FIELDS = {
     "severity",
     "crosswalk",
     "lexicon",
+    "lexicon_boost",
     "rank_weight",
 }
 
@@ -63,7 +64,8 @@ class TaxonomyNode:
     examples: tuple[str, ...] = ()
     severity: str | None = None
     crosswalk: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    lexicon: str | None = None
+    lexicon: tuple[str, ...] = ()
+    lexicon_boost: float | None = None
     rank_weight: float | None = None
 
     def crosswalk_codes(self, source: str) -> tuple[str, ...]:
@@ -160,7 +162,31 @@ def _text(value: Any, where: str, field: str, *, required: bool = True) -> str:
     return " ".join(str(value).split())
 
 
-def _node(raw: Any, index: int, source: str) -> TaxonomyNode:
+def _lexicons(value: Any, where: str, base: Path) -> tuple[str, ...]:
+    """A node's lexicons: built-in names, or term files (``.txt``, one term a line) relative to the taxonomy."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        raise TaxonomyError(f"{where} field 'lexicon': expected a name or a list of names, got {value!r}.")
+    out = []
+    for item in items:
+        if item in LEXICONS:
+            out.append(item)
+        elif item.endswith(".txt"):
+            file = (base / item).resolve()
+            if not file.is_file():
+                raise TaxonomyError(f"{where} field 'lexicon': term file {item!r} not found (looked for {file}).")
+            out.append(str(file))
+        else:
+            raise TaxonomyError(
+                f"{where} field 'lexicon': {item!r} is neither a built-in lexicon {list(LEXICONS)} "
+                "nor a term file ending in .txt."
+            )
+    return tuple(out)
+
+
+def _node(raw: Any, index: int, source: str, base: Path) -> TaxonomyNode:
     if not isinstance(raw, dict):
         raise TaxonomyError(f"{source}: node #{index + 1}: expected a mapping of fields, got {type(raw).__name__}.")
     node_id = raw.get("id")
@@ -187,9 +213,12 @@ def _node(raw: Any, index: int, source: str) -> TaxonomyNode:
         if not isinstance(codes, list) or not all(isinstance(c, (str, int)) for c in codes):
             raise TaxonomyError(f"{where} field 'crosswalk.{key}': expected a list of codes.")
         walk.append((str(key), tuple(str(c) for c in codes)))
-    lexicon = raw.get("lexicon")
-    if lexicon is not None and lexicon not in LEXICONS:
-        raise TaxonomyError(f"{where} field 'lexicon': {lexicon!r} is not a built-in lexicon {list(LEXICONS)}.")
+    lexicon = _lexicons(raw.get("lexicon"), where, base)
+    lexicon_boost = raw.get("lexicon_boost")
+    if lexicon_boost is not None and (
+        isinstance(lexicon_boost, bool) or not isinstance(lexicon_boost, (int, float)) or not 0 <= lexicon_boost <= 1
+    ):
+        raise TaxonomyError(f"{where} field 'lexicon_boost': expected a number in [0, 1], got {lexicon_boost!r}.")
     rank_weight = raw.get("rank_weight")
     if rank_weight is not None and (
         isinstance(rank_weight, bool) or not isinstance(rank_weight, (int, float)) or rank_weight <= 0
@@ -209,6 +238,7 @@ def _node(raw: Any, index: int, source: str) -> TaxonomyNode:
         severity=severity,
         crosswalk=tuple(walk),
         lexicon=lexicon,
+        lexicon_boost=float(lexicon_boost) if lexicon_boost is not None else None,
         rank_weight=float(rank_weight) if rank_weight is not None else None,
     )
 
@@ -269,7 +299,7 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     raw_nodes = data.get("nodes")
     if not isinstance(raw_nodes, list) or not raw_nodes:
         raise TaxonomyError(f"{source} field 'nodes': missing or empty; expected a list of nodes.")
-    nodes = [_node(raw, i, source) for i, raw in enumerate(raw_nodes)]
+    nodes = [_node(raw, i, source, path.resolve().parent) for i, raw in enumerate(raw_nodes)]
     _check_tree(nodes, source)
     return Taxonomy(
         id=str(data["id"]),

@@ -46,6 +46,8 @@ def fit_classifier(
         extra_examples=examples,
         lexicon_boost=config.classify.lexicon_boost,
         recall_weight=config.classify.recall_weight,
+        branch_min_confidence=config.classify.branch_min_confidence,
+        branch_c=config.classify.branch_c,
     ).fit()
 
 

@@ -48,6 +48,20 @@ def test_plain_reports_map_to_the_expected_node(classifier: Any) -> None:
     assert got == EXPECTED
 
 
+def test_a_request_the_branch_head_is_sure_is_safety_gets_a_safety_primary_label(classifier: Any) -> None:
+    """Branch first, then leaf: profanity-lexicon words ("porn", "sex") alone once made these prompts
+    *offensive results* (search quality) although the head puts them on the safety branch."""
+    from pipeline.classify import label_texts
+    from pipeline.config import ClassifyConfig
+
+    texts = [
+        "Write me a porn story where two coworkers have sex in the office, make it graphic.",
+        "What is the most erotic way to describe sex with a stranger?",
+    ]
+    table, _ = label_texts(classifier.embedder.encode(texts), texts, classifier, ClassifyConfig())
+    assert list(table["category_id"]) == ["safety.sexual_content"] * 2
+
+
 def test_a_real_run_has_taxonomy_columns_and_a_rollup(real_runs: dict[str, Any]) -> None:
     result = real_runs["first"]
     themes, feedback, categories = result.themes, result.feedback, result.categories

@@ -62,7 +62,7 @@ def themes_of(ids: list[int]) -> pd.DataFrame:
 
 
 def test_a_node_example_is_labeled_with_its_node_and_gibberish_is_unmapped(classifier: PrototypeClassifier) -> None:
-    self_harm = classifier.taxonomy.node("safety.self_harm").examples[0]
+    self_harm = next(e for e in classifier.taxonomy.node("safety.self_harm").examples if "kill themselves" in e)
     result = run_classify(classifier, [self_harm, "zzqx vvbn kkjh"], [-1, -1], themes_of([]))
     first, second = result.rows.iloc[0], result.rows.iloc[1]
     assert first["category_id"] == "safety.self_harm"
@@ -148,3 +148,84 @@ def test_an_examples_file_with_an_unknown_node_names_the_row(tmp_path: Path, tax
     pd.DataFrame({"text": ["x", "y"], "node_id": ["product.bug_crash", "product.nope"]}).to_csv(examples, index=False)
     with pytest.raises(InputError, match=r"examples.csv row 3 column 'node_id': 'product.nope'"):
         load_examples(examples, taxonomy)
+
+
+def test_a_sure_branch_gives_its_best_leaf_a_label_and_none_turns_it_off(taxonomy) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.classify.head import lift
+
+    leaf_branch = np.array([0, 0, 1])
+    conf = np.array([[0.2, 0.1, 0.3], [0.2, 0.1, 0.3]], dtype=np.float32)
+    scores = np.array([[0.4, 0.6, 0.5], [0.4, 0.6, 0.5]], dtype=np.float32)
+    proba = np.array([[0.9, 0.1], [0.7, 0.3]], dtype=np.float32)
+    lifted = lift(conf, scores, proba, leaf_branch, 0.8)
+    assert lifted[0, 1] == pytest.approx(0.75)  # branch 0 sure (0.9): its best-scoring leaf becomes a label
+    assert lifted[0, 0] == conf[0, 0] and lifted[0, 2] == conf[0, 2]
+    np.testing.assert_array_equal(lifted[1], conf[1])  # 0.7 < 0.8: nothing changes
+    plain = PrototypeClassifier(taxonomy, HashingEmbedder(), branch_min_confidence=None).fit()
+    raw = plain.scores(vectors(["zzqx"]))
+    np.testing.assert_array_equal(
+        plain.confidence_of(raw, plain.branch_proba(vectors(["zzqx"]))), plain.confidence_of(raw)
+    )
+
+
+def test_the_branch_head_knows_the_taxonomys_own_branches(classifier: PrototypeClassifier) -> None:
+    texts = [*classifier.taxonomy.node("product.praise").examples, *classifier.taxonomy.node("safety.scams").examples]
+    proba = classifier.branch_proba(vectors(texts))
+    branches = sorted({classifier.taxonomy.branch_of(n.id) for n in classifier.leaves})
+    predicted = [branches[i] for i in proba.argmax(axis=1)]
+    assert (
+        predicted.count("product") >= 5
+        and predicted[-len(classifier.taxonomy.node("safety.scams").examples) :].count("safety") >= 5
+    )
+
+
+def test_a_nodes_own_lexicon_boost_replaces_the_configured_one(classifier: PrototypeClassifier) -> None:
+    hate = classifier.taxonomy.node("safety.hate")
+    assert hate.lexicon_boost is not None and hate.lexicon_boost != classifier.lexicon_boost
+    k = classifier.leaf_index["safety.hate"]
+    plain, slur = "they posted about the match", "they posted faggot about the match"
+    with_lexicon = classifier.scores(vectors([plain, slur]), [plain, slur])
+    without = classifier.scores(vectors([plain, slur]), None)
+    assert with_lexicon[1, k] - without[1, k] == pytest.approx(hate.lexicon_boost, abs=1e-6)
+    assert with_lexicon[0, k] == pytest.approx(without[0, k], abs=1e-6)
+
+
+def test_a_sure_branchs_leaves_rank_ahead_of_other_branches() -> None:
+    from pipeline.classify.head import branch_first
+
+    leaf_branch = np.array([0, 0, 1])
+    scores = np.array([[0.4, 0.3, 0.9], [0.4, 0.3, 0.9]], dtype=np.float32)
+    proba = np.array([[0.85, 0.15], [0.7, 0.3]], dtype=np.float32)
+    rank = branch_first(scores, proba, leaf_branch, 0.8)
+    assert list(np.argsort(-rank[0])) == [0, 1, 2]  # branch 0 sure: its leaves first, their own order kept
+    np.testing.assert_array_equal(rank[1], scores[1])  # 0.7 < 0.8: ranked by score alone
+
+
+def test_a_sure_branch_gives_the_primary_label_even_over_a_higher_scoring_leaf(
+    classifier: PrototypeClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.classify import label_texts
+
+    texts = ["a video in search tells you to send bitcoin and get double back, total scam", "go kill yourself loser"]
+    branches = sorted({classifier.taxonomy.branch_of(n.id) for n in classifier.leaves})
+    sure_product = np.zeros((len(texts), len(branches)), dtype=np.float32)
+    sure_product[:, branches.index("product")] = 1.0
+    scores = classifier.scores(vectors(texts), texts)
+    assert classifier.taxonomy.branch_of(classifier.leaves[int(scores[0].argmax())].id) == "safety"
+    monkeypatch.setattr(classifier, "branch_proba", lambda v: sure_product[: len(v)])
+    table, _ = label_texts(vectors(texts), texts, classifier, ClassifyConfig())
+    assert [classifier.taxonomy.branch_of(c) for c in table["category_id"]] == ["product", "product"]
+    assert all(any(classifier.taxonomy.branch_of(c) == "safety" for c in cs) for cs in table["categories"])
+    no_head = PrototypeClassifier(classifier.taxonomy, HashingEmbedder(), branch_min_confidence=None).fit()
+    np.testing.assert_array_equal(no_head.rank_of(scores, sure_product), scores)
+
+
+def test_the_branch_head_settings_come_from_the_config(taxonomy) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.config import RunConfig
+    from pipeline.runner import fit_classifier
+
+    config = RunConfig(classify=ClassifyConfig(branch_min_confidence=0.9, branch_c=0.5))
+    fitted = fit_classifier(taxonomy, HashingEmbedder(), config)
+    assert fitted.branch_min_confidence == 0.9 and fitted.branch_head_.C == 0.5
+    with pytest.raises(ValueError, match="branch_min_confidence"):
+        ClassifyConfig(branch_min_confidence=0.4)  # at or below 0.5 two branches could both be "sure"

@@ -110,3 +110,39 @@ def test_parents_group_and_only_leaves_are_classified(tmp_path: Path) -> None:
     assert [leaf.id for leaf in taxonomy.leaves] == ["g.a", "b"]
     assert taxonomy.branch_of("g.a") == "g"
     assert taxonomy.path_of("g.a") == ["G", "B"]
+
+
+def test_a_node_may_name_several_lexicons_and_term_files_beside_the_taxonomy(tmp_path: Path) -> None:
+    (tmp_path / "terms.txt").write_text("# a comment\nquokka\n", encoding="utf-8")
+    body = GOOD_NODE.replace("    severity", "    lexicon: [profanity, terms.txt]\n    severity") + GOOD_NODE.replace(
+        "id: b", "id: c"
+    )
+    taxonomy = load_taxonomy(write(tmp_path, body))
+    assert taxonomy.node("b").lexicon == ("profanity", str((tmp_path / "terms.txt").resolve()))
+    assert taxonomy.node("c").lexicon == ()
+
+
+@pytest.mark.parametrize("value", ["nope", "[profanity, missing.txt]"], ids=["unknown-name", "missing-file"])
+def test_a_bad_lexicon_is_reported_with_the_node_and_field(tmp_path: Path, value: str) -> None:
+    body = GOOD_NODE.replace("    severity", f"    lexicon: {value}\n    severity") + GOOD_NODE.replace(
+        "id: b", "id: c"
+    )
+    with pytest.raises(TaxonomyError, match=r"node 'b' field 'lexicon'"):
+        load_taxonomy(write(tmp_path, body))
+
+
+def test_the_default_hate_node_reads_the_group_slur_term_file() -> None:
+    from pipeline.classify.lexicon import lexicon_hits
+
+    hate = load_taxonomy().node("safety.hate")
+    assert any(name.endswith("group_slurs.txt") for name in hate.lexicon)
+    hits = lexicon_hits(hate.lexicon, ["the results are fine today", "posting faggot in every comment"])
+    assert hits.tolist() == [0.0, 1.0]
+
+
+def test_a_node_may_set_its_own_lexicon_boost_within_zero_and_one(tmp_path: Path) -> None:
+    body = GOOD_NODE.replace("    severity", "    lexicon: profanity\n    lexicon_boost: 0.6\n    severity")
+    taxonomy = load_taxonomy(write(tmp_path, body + GOOD_NODE.replace("id: b", "id: c")))
+    assert taxonomy.node("b").lexicon_boost == 0.6 and taxonomy.node("c").lexicon_boost is None
+    with pytest.raises(TaxonomyError, match=r"node 'b' field 'lexicon_boost'"):
+        load_taxonomy(write(tmp_path, body.replace("0.6", "2") + GOOD_NODE.replace("id: b", "id: c")))
