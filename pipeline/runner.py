@@ -662,6 +662,7 @@ def run(
                 sample_vectors[local[row_group[in_sample]]],
                 config.represent,
                 embedder=cached,
+                spacy_model=config.clean.spacy_model,
             )
             themes = sizes_over_all_rows(themes, clustered.labels, row_group)
         coords = group_xy[row_group]
@@ -690,7 +691,14 @@ def run(
                 notes.append(clustered.note)
 
         with stage("represent", timings):
-            themes = represent(clustered_rows, clustered.labels, row_vectors, config.represent, embedder=cached)
+            themes = represent(
+                clustered_rows,
+                clustered.labels,
+                row_vectors,
+                config.represent,
+                embedder=cached,
+                spacy_model=config.clean.spacy_model,
+            )
         coords = reduced.map_2d[row_group] if reduced is not None else np.full((int(valid.sum()), 2), np.nan)
         assigned_rows = np.zeros(len(row_group), bool)
         reduce_params = reduced.params if reduced is not None else None
