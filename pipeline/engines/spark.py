@@ -628,7 +628,7 @@ def run_spark(
             embedder = _worker_embedder(config)
             themes = represent(
                 sample_rows.reset_index(drop=True), fitted.labels[local], sample_vectors[local], config.represent,
-                embedder=embedder,
+                embedder=embedder, spacy_model=config.clean.spacy_model,
             )  # fmt: skip
 
         with stage("classify", timings):
