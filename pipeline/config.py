@@ -232,7 +232,11 @@ class RepresentConfig(_Section):
         description="Optional local text2text or chat model (a directory, or a Hugging Face id already in the "
         "local cache; never downloaded) that proposes each theme's label; none by default.",
     )
-    label_model_task: Literal["text2text-generation", "text-generation"] = "text2text-generation"
+    label_model_task: Literal["text-generation", "seq2seq"] = Field(
+        default="text-generation",
+        description="'text-generation': a causal or chat model (transformers pipeline); 'seq2seq': an "
+        "encoder-decoder such as T5 (AutoModelForSeq2SeqLM).",
+    )
     label_prompt: str = Field(
         default="Write a short label (at most 8 words) for this group of customer feedback.\n"
         "Keywords: {keywords}\nExamples:\n{examples}\nLabel:",

@@ -70,7 +70,7 @@ _CONTRACTIONS = {
     "wouldnt": "wouldn't", "shouldnt": "shouldn't", "im": "I'm", "ive": "I've",
 }  # fmt: skip
 #: A label does not start with a bare auxiliary ("Is very useful": its subject was left out).
-_BAD_START = {"is", "are", "was", "were", "'s", "’s", "am", "does", "do", "did", "has", "of", "for", "with", "the"}
+_BAD_START = {"is", "are", "was", "were", "'s", "’s", "am", "does", "do", "did", "has", "of", "for", "with"}
 #: Words an n-gram may end with although they are stopwords ("log in", "top up", "sign out").
 _PARTICLES = {"in", "up", "out", "on", "off", "back", "down", "over", "away"}
 #: Extra label-time stopwords on top of spaCy's.
