@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -45,6 +46,7 @@ __all__ = [
     "keyword_label",
     "sentence_case",
     "theme_labels",
+    "true_case",
 ]
 
 log = logging.getLogger(__name__)
@@ -181,6 +183,30 @@ def clean_phrase(text: str, *, max_words: int) -> str | None:
     return sentence_case(text)
 
 
+def _word_forms(texts: list[str]) -> dict[str, Counter[str]]:
+    """How each word is written inside sentences of the texts (sentence-initial words are not counted)."""
+    forms: dict[str, Counter[str]] = {}
+    for text in texts:
+        for match in _WORD.finditer(text):
+            before = text[: match.start()].rstrip()
+            if before and before[-1] not in ".!?":
+                word = match.group(0)
+                forms.setdefault(word.lower(), Counter())[word] += 1
+    return forms
+
+
+def true_case(label: str, forms: dict[str, Counter[str]]) -> str:
+    """Each word as the theme's texts mostly write it ("Identity" -> "identity", "atm" -> "ATM")."""
+    words = label.split()
+    for i, word in enumerate(words):
+        seen = forms.get(word.lower())
+        if seen and word != "I":
+            best, count = seen.most_common(1)[0]
+            if count > seen.get(word, 0):
+                words[i] = best
+    return sentence_case(" ".join(words))
+
+
 def _content(text: str, stop: frozenset[str]) -> frozenset[str]:
     return frozenset(w for w in (m.lower() for m in _WORD.findall(text)) if w not in stop and len(w) > 1)
 
@@ -257,11 +283,13 @@ def candidates_of(
     for text in near:
         raw += [(part, "verbatim") for part in [text, *_CLAUSE_SPLIT.split(text)] if part]
     word_sets = [_content(t, stop) for t in theme.texts]
+    forms = _word_forms(theme.texts)
     out: dict[str, Candidate] = {}
     for text, source in raw:
         label = clean_phrase(text, max_words=config.label_max_words)
         if label is None or has_placeholder(label) or profanity.matches(label):
             continue
+        label = true_case(label, forms)
         words = _content(label, stop)
         key = label.lower()
         if not words or key in out:

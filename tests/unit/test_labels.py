@@ -18,6 +18,7 @@ from pipeline.labels import (
     keyword_label,
     sentence_case,
     theme_labels,
+    true_case,
 )
 
 CONFIG = RepresentConfig(label_spacy_model="blank:en")
@@ -181,3 +182,12 @@ def test_a_generated_label_is_not_given_to_two_themes():
     gen = FakeGenerator(["Card problems", "Card problems"])
     labels = theme_labels([_theme(0, ARRIVAL, size=9), _theme(1, DECLINED)], CONFIG, embedder=EMBEDDER, generator=gen)
     assert labels[0] == "Card problems" and labels[1] != "Card problems"
+
+
+def test_words_take_the_casing_the_theme_mostly_writes():
+    texts = ["my Identity check", "verify my identity", "new identity", "Identity check", "the ATM ate it", "an ATM"]
+    from pipeline.labels import _word_forms
+
+    forms = _word_forms(texts)
+    assert true_case("How I can verify my Identity", forms) == "How I can verify my identity"
+    assert true_case("Atm would not give me cash", forms) == "ATM would not give me cash"
