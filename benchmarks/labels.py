@@ -211,8 +211,12 @@ def records_of(dataset: str, rows: int, scores: dict[str, dict[str, float]], jud
 
 def merge(path: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
     old = report.load_records(path)
-    measured = {(r["dataset"], r["system"]) for r in new}
-    kept = [r for r in old if r.get("section") != SECTION or (r.get("dataset"), r.get("system")) not in measured]
+    measured = {(r["dataset"], r["system"], r.get("config")) for r in new}
+    kept = [
+        r
+        for r in old
+        if r.get("section") != SECTION or (r.get("dataset"), r.get("system"), r.get("config")) not in measured
+    ]
     return kept + new
 
 
