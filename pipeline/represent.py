@@ -1,5 +1,5 @@
-"""Represent: per theme, c-TF-IDF keywords diversified with MMR, a short label, representative
-verbatims and the centroid.
+"""Represent: per theme, c-TF-IDF keywords diversified with MMR, a label a person would write
+(:mod:`pipeline.labels`), representative verbatims and the centroid.
 
 Keywords come from the lemmas and noun phrases the clean stage extracted; spaCy's stopwords are
 removed here (and only here). c-TF-IDF treats all rows of a theme as one document:
@@ -18,9 +18,10 @@ import pandas as pd
 from scipy import sparse
 
 from models.embedding import Embedder
-from pipeline.config import RepresentConfig
+from pipeline.config import DEFAULT_SPACY_MODEL, RepresentConfig
+from pipeline.labels import LabelGenerator, ThemeText, keyword_label, theme_labels
 
-__all__ = ["ctfidf", "mmr", "represent", "terms_of"]
+__all__ = ["ctfidf", "keyword_label", "mmr", "represent", "terms_of"]
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +62,35 @@ def mmr(target: np.ndarray, candidates: np.ndarray, relevance: np.ndarray, k: in
 
 
 def _label(keywords: list[str], n_terms: int) -> str:
-    """The first keyphrases, skipping words already inside a chosen phrase."""
-    picked: list[str] = []
-    for word in keywords:
-        parts = word.split()
-        if len(set(parts)) < len(parts) or any(set(parts) & set(p.split()) for p in picked):
+    """The keyword label (kept for callers of the old name)."""
+    return keyword_label(keywords, n_terms)
+
+
+def _nearest_distinct(
+    members: np.ndarray, vectors: np.ndarray, centroid: np.ndarray, keys: list[Any], k: int
+) -> list[int]:
+    """Up to ``k`` member rows nearest the centroid, one per distinct text."""
+    order = members[np.argsort(-(vectors[members] @ centroid), kind="stable")]
+    seen: set[Any] = set()
+    out: list[int] = []
+    for row in order:
+        if keys[row] in seen:
             continue
-        picked.append(word)
-        if len(picked) == n_terms:
+        seen.add(keys[row])
+        out.append(int(row))
+        if len(out) == k:
             break
-    label = ", ".join(picked)
-    return label[:1].upper() + label[1:] if label else "(no keywords)"
+    return out
+
+
+def _label_nlp(config: RepresentConfig, spacy_model: str | None) -> Any:
+    """The spaCy pipeline that finds noun and verb phrases (None for a blank one: n-grams and verbatims only)."""
+    name = config.label_spacy_model or spacy_model or DEFAULT_SPACY_MODEL
+    if name.startswith("blank:"):
+        return None
+    from models.nlp import load_spacy
+
+    return load_spacy(name, ner=False, parser=True)
 
 
 def _representatives(
@@ -101,12 +120,19 @@ def represent(
     config: RepresentConfig,
     *,
     embedder: Embedder | None = None,
+    spacy_model: str | None = None,
+    generator: LabelGenerator | None = None,
+    nlp: Any = None,
 ) -> pd.DataFrame:
     """One row per theme: ``theme_id, label, keywords, size, unique_texts, representatives, centroid``.
 
     ``rows`` are the clustered rows (columns ``lemmas, phrases, clean_text, dup_key``), ``labels``
     their theme ids and ``vectors`` their embeddings, all aligned. ``embedder`` embeds candidate
-    keywords for MMR; without it keywords are ranked by c-TF-IDF alone.
+    keywords for MMR and label candidates; without it keywords are ranked by c-TF-IDF alone and
+    labels by support. ``spacy_model`` is the clean stage's pipeline, used for phrases unless
+    ``config.label_spacy_model`` names another; ``nlp`` (a loaded pipeline) overrides both.
+    ``generator`` proposes labels (default: a :class:`pipeline.label_models.TransformersLabeler`
+    when ``config.label_model`` is set, else none).
     """
     columns = ["theme_id", "label", "keywords", "size", "unique_texts", "representatives", "centroid"]
     themes = np.unique(labels[labels >= 0])
@@ -147,6 +173,7 @@ def represent(
             vocab_vecs = dict(zip(distinct, embedder.encode(distinct), strict=True))
 
     records = []
+    label_input = []
     for theme, members, centroid, cand_scores, candidates in per_theme:
         if vocab_vecs and len(candidates) > 1:
             cand_vecs = np.stack([vocab_vecs[c] for c in candidates])
@@ -155,10 +182,12 @@ def represent(
             keywords = [candidates[i] for i in order]
         else:
             keywords = candidates[: config.n_keywords]
+        nearest = _nearest_distinct(members, vectors, centroid, keys, config.label_pool)
+        label_input.append(ThemeText(theme, [str(texts[i]) for i in nearest], keywords, centroid, len(members)))
         records.append(
             {
                 "theme_id": int(theme),
-                "label": _label(keywords, config.label_terms),
+                "label": keyword_label(keywords, config.label_terms),
                 "keywords": keywords,
                 "size": len(members),
                 "unique_texts": len({keys[i] for i in members}),
@@ -166,4 +195,14 @@ def represent(
                 "centroid": centroid.astype(np.float32).tolist(),
             }
         )
+    if config.label_style == "phrase":
+        if generator is None and config.label_model:
+            from pipeline.label_models import TransformersLabeler
+
+            generator = TransformersLabeler.from_config(config)
+        if nlp is None:
+            nlp = _label_nlp(config, spacy_model)
+        phrases = theme_labels(label_input, config, embedder=embedder, generator=generator, nlp=nlp)
+        for record, label in zip(records, phrases, strict=True):
+            record["label"] = label
     return pd.DataFrame.from_records(records, columns=columns)

@@ -73,7 +73,7 @@ FEEDBACK: dict[str, str] = {
 THEMES: dict[str, str] = {
     "rank": "int: 1 = look at this first",
     "theme_id": "int",
-    "label": "str: the top keyphrases, joined",
+    "label": "str: a short sentence-case phrase from the theme's own text (pipeline.labels), distinct per theme",
     "keywords": "list[str]: c-TF-IDF keywords, diversified with MMR",
     "size": "int: rows in the theme (duplicates count)",
     "share": "float: size / rows that were clustered (themed + outliers)",

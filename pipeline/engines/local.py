@@ -178,7 +178,14 @@ def _cluster(
 def represent_step(ctx: LocalRun, *, rows: Rows, reduced: Reduction, clustered: Clustering) -> dict[str, Any]:
     labels, sample = clustered.clustered.labels, reduced.sample
     if sample is None:
-        themes = represent(rows.table, labels, _row_vectors(rows), ctx.config.represent, embedder=ctx.cached)
+        themes = represent(
+            rows.table,
+            labels,
+            _row_vectors(rows),
+            ctx.config.represent,
+            embedder=ctx.cached,
+            spacy_model=ctx.config.clean.spacy_model,
+        )
         return {"themes": themes}
     inside = sample.in_sample
     themes = represent(
@@ -187,6 +194,7 @@ def represent_step(ctx: LocalRun, *, rows: Rows, reduced: Reduction, clustered: 
         sample.vectors[sample.local[rows.group[inside]]],
         ctx.config.represent,
         embedder=ctx.cached,
+        spacy_model=ctx.config.clean.spacy_model,
     )
     return {"themes": sizes_over_all_rows(themes, labels, rows.group)}
 

@@ -46,7 +46,8 @@ def test_run_accepts_a_dataframe(fast_config, blank_nlp):
 
 def test_overrides_apply_over_the_config(write_csv, fast_config):
     path = _export(write_csv, LOGIN + SEARCH)
-    result = run(path, fast_config, overrides={"represent.label_terms": 1}, write=False)
+    overrides = {"represent.label_style": "keywords", "represent.label_terms": 1}
+    result = run(path, fast_config, overrides=overrides, write=False)
     assert result.config.represent.label_terms == 1
     assert all("," not in label for label in result.themes["label"])
 

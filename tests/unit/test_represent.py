@@ -1,4 +1,8 @@
-"""Represent: c-TF-IDF keywords, MMR, readable labels and diverse representative verbatims."""
+"""Represent: c-TF-IDF keywords, MMR, readable labels and diverse representative verbatims.
+
+The label itself is specified in test_labels.py; here, that represent() writes one per theme and that
+the keyword labels (``label_style="keywords"``) are unchanged. spaCy is ``blank:en`` (no model).
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ SEARCH = [
     "search results are sorted wrong",
 ]
 OUTLIERS = ["Nice colours", "Why so expensive"]
+FAST = RepresentConfig(label_spacy_model="blank:en")
+KEYWORD_LABELS = {"label_style": "keywords", "label_spacy_model": "blank:en"}
 
 
 def _rows(texts: list[str], phrases: list[list[str]] | None = None) -> pd.DataFrame:
@@ -47,7 +53,7 @@ def _fixture(config: RepresentConfig | None = None, embedder=None):
     texts = LOGIN + SEARCH + OUTLIERS
     labels = np.array([0] * len(LOGIN) + [1] * len(SEARCH) + [-1] * len(OUTLIERS))
     vectors = HashingEmbedder().encode([canonical_key(t) for t in texts])
-    themes = represent(_rows(texts), labels, vectors, config or RepresentConfig(), embedder=embedder)
+    themes = represent(_rows(texts), labels, vectors, config or FAST, embedder=embedder)
     return texts, labels, vectors, themes.set_index("theme_id")
 
 
@@ -122,8 +128,8 @@ def test_keywords_are_distinctive_for_their_theme():
 
 
 def test_keyword_embeddings_diversify_but_stay_among_the_candidates():
-    _, _, _, ranked = _fixture(RepresentConfig(n_keywords=30, n_candidates=30))  # every candidate, by c-TF-IDF
-    _, _, _, diverse = _fixture(RepresentConfig(n_keywords=6, mmr_diversity=0.9), embedder=HashingEmbedder())
+    _, _, _, ranked = _fixture(FAST.model_copy(update={"n_keywords": 30, "n_candidates": 30}))  # all, by c-TF-IDF
+    _, _, _, diverse = _fixture(FAST.model_copy(update={"n_keywords": 6, "mmr_diversity": 0.9}), HashingEmbedder())
     for theme in (0, 1):
         keywords = diverse.loc[theme, "keywords"]
         assert set(keywords) <= set(ranked.loc[theme, "keywords"])
@@ -132,7 +138,7 @@ def test_keyword_embeddings_diversify_but_stay_among_the_candidates():
 
 @pytest.mark.parametrize("label_terms", [1, 3])
 def test_label_is_made_of_the_top_keywords(label_terms):
-    _, _, _, themes = _fixture(RepresentConfig(label_terms=label_terms))
+    _, _, _, themes = _fixture(RepresentConfig(label_terms=label_terms, **KEYWORD_LABELS))
     label = themes.loc[0, "label"]
     parts = [p.strip().lower() for p in label.split(",")]
     assert len(parts) == label_terms
@@ -146,7 +152,7 @@ def test_label_does_not_repeat_a_word_across_keyphrases():
     rows = _rows(texts, phrases)
     rows["dup_key"] = [f"k{i}" for i in range(len(texts))]
     labels = np.zeros(len(texts), dtype=int)
-    themes = represent(rows, labels, HashingEmbedder().encode(texts), RepresentConfig(label_terms=3))
+    themes = represent(rows, labels, HashingEmbedder().encode(texts), RepresentConfig(label_terms=3, **KEYWORD_LABELS))
     words = themes.loc[0, "label"].lower().replace(",", " ").split()
     assert len(words) == len(set(words))
 
@@ -156,16 +162,38 @@ def test_label_has_no_repeated_words_even_when_a_phrase_repeats_one():
     others = [f"I love the sync, love it, love {w}" for w in "abcdefghijklmnopqrstuvwxyz"]
     rows = _rows(loves + others, [["love love"]] * len(loves) + [["sync"]] * len(others))
     labels = np.array([0] * len(loves) + [1] * len(others))
-    themes = represent(rows, labels, HashingEmbedder().encode(loves + others), RepresentConfig())
+    themes = represent(rows, labels, HashingEmbedder().encode(loves + others), RepresentConfig(**KEYWORD_LABELS))
     words = themes.loc[0, "label"].lower().replace(",", " ").split()
     assert len(words) == len(set(words)), themes.loc[0, "label"]
 
 
-def test_theme_without_keywords_gets_a_placeholder_label():
+def test_theme_without_keywords_gets_a_stand_in_label():
     rows = _rows(["the and of", "it is the"])
-    themes = represent(rows, np.array([0, 0]), HashingEmbedder().encode(["a b", "c d"]), RepresentConfig())
-    assert themes.loc[0, "label"] == "(no keywords)"
+    vectors = HashingEmbedder().encode(["a b", "c d"])
+    assert represent(rows, np.array([0, 0]), vectors, RepresentConfig(**KEYWORD_LABELS)).loc[0, "label"] == (
+        "(no keywords)"
+    )
+    themes = represent(rows, np.array([0, 0]), vectors, FAST)
+    assert themes.loc[0, "label"] == "Other feedback"
     assert themes.loc[0, "keywords"] == []
+
+
+def test_phrase_labels_are_short_distinct_sentence_case_phrases_of_the_theme():
+    _, _, _, themes = _fixture(embedder=HashingEmbedder())
+    login, search = themes.loc[0, "label"], themes.loc[1, "label"]
+    assert login != search
+    for label in (login, search):
+        assert "," not in label and 1 <= len(label.split()) <= FAST.label_max_words
+        assert label[0].isupper()
+    assert {"login", "password"} & set(login.lower().split())
+    assert "search" in search.lower()
+
+
+def test_keywords_stay_a_column_beside_the_phrase_label():
+    _, _, _, themes = _fixture(embedder=HashingEmbedder())
+    _, _, _, old = _fixture(RepresentConfig(**KEYWORD_LABELS), embedder=HashingEmbedder())
+    assert themes.loc[0, "keywords"] == old.loc[0, "keywords"]
+    assert themes.loc[0, "label"] != old.loc[0, "label"]
 
 
 def test_representatives_are_members_and_not_near_duplicates_of_each_other():
@@ -198,6 +226,6 @@ def test_centroid_is_the_normalized_mean_of_the_members():
 
 def test_outliers_only_give_an_empty_table():
     rows = _rows(OUTLIERS)
-    themes = represent(rows, np.array([-1, -1]), HashingEmbedder().encode(OUTLIERS), RepresentConfig())
+    themes = represent(rows, np.array([-1, -1]), HashingEmbedder().encode(OUTLIERS), FAST)
     assert themes.empty
     assert "label" in themes.columns

@@ -77,7 +77,7 @@ def represent_step(ctx: SparkRun, *, rows: Texts, reduced: Sample, clustered: Fi
     embedder = worker_embedder(config)
     themes = represent(
         sample_rows.reset_index(drop=True), fitted.labels[local], sample_vectors[local], config.represent,
-        embedder=embedder,
+        embedder=embedder, spacy_model=config.clean.spacy_model,
     )  # fmt: skip
     return {"themes": themes}
 

@@ -1,0 +1,383 @@
+"""Theme labels a person would write: a short sentence-case phrase per theme, picked from its own text.
+
+Per theme (never per row), candidates come from the member texts nearest the centroid (clean,
+PII-redacted):
+
+* **phrases**: spaCy noun chunks and verb phrases (the verb with its objects, particles,
+  negation and auxiliaries, and a noun subject: "app crashes after the update"), on the
+  ``label_texts`` texts nearest the centroid;
+* **n-grams**: word 2- to 5-grams that recur in at least ``label_min_share`` of the theme's texts;
+* **verbatims**: short texts and clauses (at most ``label_max_words`` words).
+
+Candidates with a redaction placeholder, a profanity, more than ``label_max_words`` words or no
+content word are dropped. The rest are embedded in one batch with the run's embedder and scored::
+
+    score = cos(c, own centroid) + label_separation * (cos(c, own) - max cos(c, other centroids))
+            + label_support * share of the theme's texts holding the candidate's words - length penalty
+
+so a label is close to its theme and further from the neighbouring themes. Themes then pick in
+order of size, MMR-like: ``(1 - label_diversity) * score - label_diversity * max cos(c, labels
+already picked)``, and a label already taken (case-insensitive) is never picked again. A configured
+:class:`LabelGenerator` (e.g. a local text2text model, see :mod:`pipeline.label_models`) adds one
+candidate per theme that wins whenever it passes the same checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from models.embedding import Embedder
+from pipeline.config import RepresentConfig
+
+__all__ = [
+    "Candidate",
+    "LabelGenerator",
+    "ThemeText",
+    "candidates_of",
+    "clean_phrase",
+    "has_placeholder",
+    "keyword_label",
+    "sentence_case",
+    "theme_labels",
+    "true_case",
+]
+
+log = logging.getLogger(__name__)
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+_PLACEHOLDER = re.compile(r"\[\s*[A-Z_]+\s*\]|\b(?:URL|EMAIL|CARD|PHONE|HANDLE|PERSON)\b")
+_CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\s*[.!?;:()\n]+\s*|,\s+|\s+-+\s+|\s+(?:but|and then|because)\s+", re.I)
+_EDGE = re.compile(r"^[^\w\[]+|[^\w\]'’]+$")
+#: Words a label does not start with (fillers, conjunctions, greetings).
+_LEAD_DROP = {
+    "and", "but", "so", "also", "just", "well", "ok", "okay", "oh", "hi", "hello", "hey", "please", "pls",
+    "plz", "then", "yes", "no", "now", "lol", "um", "wow", "still", "really", "actually", "basically", "to",
+}  # fmt: skip
+#: After a leading "I" these go too ("I'm unable to log in" -> "Unable to log in").
+_AFTER_I_DROP = {"am", "'m", "’m", "was"}
+#: "I have lost my card" -> "Lost my card": "have" (and "been") go before a participle.
+_PERFECT = {"have", "'ve", "’ve", "had", "been"}
+_PARTICIPLE = re.compile(r"(?:ed|en|lost|got|paid|sent|made|done|spent|put|bought|had|been)$", re.I)
+#: Contractions written without their apostrophe, restored.
+_CONTRACTIONS = {
+    "dont": "don't", "cant": "can't", "wont": "won't", "doesnt": "doesn't", "didnt": "didn't", "isnt": "isn't",
+    "wasnt": "wasn't", "arent": "aren't", "havent": "haven't", "hasnt": "hasn't", "couldnt": "couldn't",
+    "wouldnt": "wouldn't", "shouldnt": "shouldn't", "im": "I'm", "ive": "I've",
+}  # fmt: skip
+#: A label does not start with a bare auxiliary ("Is very useful": its subject was left out).
+_BAD_START = {"is", "are", "was", "were", "'s", "’s", "am", "does", "do", "did", "has", "of", "for", "with"}
+#: Words an n-gram may end with although they are stopwords ("log in", "top up", "sign out").
+_PARTICLES = {"in", "up", "out", "on", "off", "back", "down", "over", "away"}
+#: Extra label-time stopwords on top of spaCy's.
+_EXTRA_STOP = {"app", "apps", "lol", "pls", "please", "im", "dont", "cant", "u"}
+
+
+@dataclass
+class ThemeText:
+    """What a labeler reads of one theme: its texts (nearest the centroid first), keywords, centroid."""
+
+    theme_id: int
+    texts: list[str]
+    keywords: list[str]
+    centroid: np.ndarray
+    size: int = 0
+
+
+@dataclass
+class Candidate:
+    """One possible label of a theme, with where it came from and the share of texts that back it."""
+
+    text: str
+    source: str  # "phrase" | "ngram" | "verbatim" | "model" | "keywords"
+    support: float = 0.0
+    score: float = 0.0
+    words: frozenset[str] = field(default_factory=frozenset)
+
+
+@runtime_checkable
+class LabelGenerator(Protocol):
+    """Proposes one label per theme (None: no proposal), like BERTopic's representation models."""
+
+    def generate(self, themes: Sequence[ThemeText]) -> list[str | None]: ...
+
+
+def _stopwords() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS) | _EXTRA_STOP
+
+
+def _profanity() -> Any:
+    from models.lexicons import load_lexicon
+
+    return load_lexicon("profanity")
+
+
+def has_placeholder(text: str) -> bool:
+    """Whether ``text`` holds a redaction placeholder ("[PERSON]", "[URL]", ...) or its bare word."""
+    return bool(_PLACEHOLDER.search(text))
+
+
+def keyword_label(keywords: Sequence[str], n_terms: int) -> str:
+    """The first keyphrases joined by commas, skipping words already inside a chosen phrase (the old label)."""
+    picked: list[str] = []
+    for word in keywords:
+        parts = word.split()
+        if len(set(parts)) < len(parts) or any(set(parts) & set(p.split()) for p in picked):
+            continue
+        picked.append(word)
+        if len(picked) == n_terms:
+            break
+    label = ", ".join(picked)
+    return label[:1].upper() + label[1:] if label else "(no keywords)"
+
+
+def sentence_case(text: str) -> str:
+    """First letter upper case; shouting and Title Case lowered; brands and acronyms ("PIN", "Spotify") kept."""
+    words = text.split()
+    if not words:
+        return ""
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters) and len(letters) > 4:
+        words = [w.lower() for w in words]
+    elif len(words) > 2 and all(w[:1].isupper() for w in words if w[:1].isalpha()):
+        words = [words[0]] + [w if w.isupper() and len(w) <= 4 else w.lower() for w in words[1:]]
+    words = [("I" + w[1:] if w.lower() in {"i", "i'm", "i've", "i'd", "i'll"} else w) for w in words]
+    first = words[0]
+    if not (first[:1].islower() and any(c.isupper() for c in first[1:])):  # "eBay", "iPhone" stay
+        words[0] = first[:1].upper() + first[1:]
+    return " ".join(words)
+
+
+def clean_phrase(text: str, *, max_words: int) -> str | None:
+    """A candidate trimmed into label form (no edge punctuation or fillers, sentence case), or None."""
+    text = " ".join(text.replace("“", '"').replace("”", '"').split())
+    text = re.sub(r"\s+([,.!?'’])", r"\1", text)
+    for _ in range(3):
+        text = _EDGE.sub("", text).strip()
+        words = text.split()
+        while words and words[0].lower().strip(",") in _LEAD_DROP:
+            words = words[1:]
+        if len(words) > 1 and words[0] in {"I", "i"}:
+            words = words[1:]
+            if len(words) > 1 and words[0].lower() in _AFTER_I_DROP:
+                words = words[1:]
+        elif words and words[0].lower() in {"i'm", "i’m", "i've", "i’ve"}:
+            words = words[1:]
+        while len(words) > 1 and words[0].lower() in _PERFECT and _PARTICIPLE.search(words[1]):
+            words = words[1:]
+        text = " ".join(_CONTRACTIONS.get(w.lower(), w) if w.isalpha() else w for w in words)
+    if text.split() and text.split()[0].lower() in _BAD_START:
+        return None
+    if not text or len(text.split()) > max_words or not any(c.isalpha() for c in text):
+        return None
+    if re.search(r"\w[.!?,;]+\s+\w", text):  # two sentences or a list: its clauses are candidates of their own
+        return None
+    return sentence_case(text)
+
+
+def _word_forms(texts: list[str]) -> dict[str, Counter[str]]:
+    """How each word is written inside sentences of the texts (sentence-initial words are not counted)."""
+    forms: dict[str, Counter[str]] = {}
+    for text in texts:
+        for match in _WORD.finditer(text):
+            before = text[: match.start()].rstrip()
+            if before and before[-1] not in ".!?":
+                word = match.group(0)
+                forms.setdefault(word.lower(), Counter())[word] += 1
+    return forms
+
+
+def true_case(label: str, forms: dict[str, Counter[str]]) -> str:
+    """Each word as the theme's texts mostly write it ("Identity" -> "identity", "atm" -> "ATM")."""
+    words = label.split()
+    for i, word in enumerate(words):
+        seen = forms.get(word.lower())
+        if seen and word != "I":
+            best, count = seen.most_common(1)[0]
+            if count > seen.get(word, 0):
+                words[i] = best
+    return sentence_case(" ".join(words))
+
+
+def _content(text: str, stop: frozenset[str]) -> frozenset[str]:
+    return frozenset(w for w in (m.lower() for m in _WORD.findall(text)) if w not in stop and len(w) > 1)
+
+
+def _ngrams(texts: list[str], stop: frozenset[str], min_share: float) -> list[str]:
+    """Word 2-5-grams in at least ``min_share`` of the texts (2 at least), maximal ones first."""
+    df: dict[tuple[str, ...], int] = {}
+    for text in texts:
+        words = [w.lower() for w in _WORD.findall(text)]
+        seen = {
+            tuple(words[i : i + n])
+            for n in range(2, 6)
+            for i in range(len(words) - n + 1)
+            if words[i] not in stop and (words[i + n - 1] not in stop or words[i + n - 1] in _PARTICLES)
+        }
+        for gram in seen:
+            df[gram] = df.get(gram, 0) + 1
+    floor = max(2, int(np.ceil(min_share * len(texts))))
+    frequent = {g: c for g, c in df.items() if c >= floor}
+    # An n-gram inside a longer one that is almost as frequent adds nothing.
+    kept = [
+        g
+        for g, c in frequent.items()
+        if not any(len(h) > len(g) and c2 >= 0.8 * c and _inside(g, h) for h, c2 in frequent.items())
+    ]
+    kept.sort(key=lambda g: (-frequent[g], -len(g)))
+    return [" ".join(g) for g in kept[:15]]
+
+
+def _inside(small: tuple[str, ...], big: tuple[str, ...]) -> bool:
+    n = len(small)
+    return any(big[i : i + n] == small for i in range(len(big) - n + 1))
+
+
+def _surface(gram: str, texts: list[str]) -> str:
+    """The n-gram as first written in the texts (keeps "Spotify", "PIN"), else as given."""
+    pattern = re.compile(r"\b" + r"\W+".join(re.escape(w) for w in gram.split()) + r"\b", re.I)
+    for text in texts:
+        match = pattern.search(text)
+        if match:
+            return match.group(0)
+    return gram
+
+
+def _spacy_phrases(docs: list[Any]) -> list[str]:
+    """Noun chunks and verb phrases of parsed docs, as their original text."""
+    out: list[str] = []
+    skip = {"nsubj", "nsubjpass", "punct", "cc", "conj", "mark", "parataxis", "intj", "advcl", "ccomp"}
+    for doc in docs:
+        if doc.has_annotation("DEP"):
+            for chunk in doc.noun_chunks:
+                kept = [t for t in chunk if t.pos_ not in {"DET", "PRON"} and not t.is_punct]
+                if len(kept) >= 2:
+                    out.append(doc[kept[0].i : kept[-1].i + 1].text)
+        for verb in (t for t in doc if t.pos_ == "VERB"):
+            parts = [verb]
+            for child in verb.children:
+                if child.i < verb.i and child.dep_ in {"prep", "npadvmod", "dep"}:
+                    continue  # "Since yesterday the app crashes": the time or place before the clause goes
+                if (child.dep_ in {"nsubj", "nsubjpass"} and child.pos_ in {"NOUN", "PROPN"}) or child.dep_ not in skip:
+                    parts.extend(child.subtree)
+            lo, hi = min(t.i for t in parts), max(t.i for t in parts)
+            if 2 <= hi - lo + 1 <= 10:
+                out.append(doc[lo : hi + 1].text)
+    return out
+
+
+def candidates_of(
+    theme: ThemeText, config: RepresentConfig, stop: frozenset[str], docs: list[Any] | None = None
+) -> list[Candidate]:
+    """The label candidates of one theme that pass the checks, each with its support."""
+    profanity = _profanity()
+    near = theme.texts[: config.label_texts]
+    raw: list[tuple[str, str]] = [(p, "phrase") for p in _spacy_phrases(docs or [])]
+    raw += [(_surface(g, near), "ngram") for g in _ngrams(theme.texts, stop, config.label_min_share)]
+    for text in near:
+        raw += [(part, "verbatim") for part in [text, *_CLAUSE_SPLIT.split(text)] if part]
+    word_sets = [_content(t, stop) for t in theme.texts]
+    forms = _word_forms(theme.texts)
+    out: dict[str, Candidate] = {}
+    for text, source in raw:
+        label = clean_phrase(text, max_words=config.label_max_words)
+        if label is None or has_placeholder(label) or profanity.matches(label):
+            continue
+        label = true_case(label, forms)
+        words = _content(label, stop)
+        key = label.lower()
+        if not words or key in out:
+            continue
+        support = sum(words <= s for s in word_sets) / max(len(word_sets), 1)
+        out[key] = Candidate(label, source, support, words=words)
+    return list(out.values())
+
+
+def _length_penalty(text: str, config: RepresentConfig) -> float:
+    n = len(text.split())
+    return config.label_length_penalty * (max(0, n - 6) + (2 if n == 1 else 0))
+
+
+def _fallback(theme: ThemeText, config: RepresentConfig, taken: set[str]) -> str:
+    """Keywords as a phrase when no candidate is left; made unique with the theme id if need be."""
+    profanity = _profanity()
+    words = [k for k in theme.keywords if not has_placeholder(k) and not profanity.matches(k)]
+    label = keyword_label(words, config.label_terms).replace(", ", " · ") if words else "Other feedback"
+    if label.lower() in taken:
+        label = f"{label} (theme {theme.theme_id})"
+    return label
+
+
+def theme_labels(
+    themes: Sequence[ThemeText],
+    config: RepresentConfig,
+    *,
+    embedder: Embedder | None = None,
+    generator: LabelGenerator | None = None,
+    nlp: Any = None,
+) -> list[str]:
+    """One distinct label per theme, in the order of ``themes`` (see the module docstring)."""
+    if not themes:
+        return []
+    stop = _stopwords()
+    docs: list[list[Any]] = [[] for _ in themes]
+    if nlp is not None:
+        jobs = ((text, i) for i, t in enumerate(themes) for text in t.texts[: config.label_texts])
+        for doc, i in nlp.pipe(jobs, as_tuples=True, batch_size=256):
+            docs[i].append(doc)
+    pools = [candidates_of(t, config, stop, docs[i]) for i, t in enumerate(themes)]
+    if generator is not None:
+        proposals = generator.generate(list(themes))
+        for pool, proposal, theme in zip(pools, proposals, themes, strict=True):
+            label = clean_phrase(proposal, max_words=config.label_max_words) if proposal else None
+            if label is None or has_placeholder(label) or _profanity().matches(label):
+                log.debug("theme %d: generated label %r rejected", theme.theme_id, proposal)
+                continue
+            pool.insert(0, Candidate(label, "model", 1.0, words=_content(label, stop)))
+    for pool in pools:
+        pool.sort(key=lambda c: (c.source != "model", -c.support, len(c.text)))
+        del pool[config.label_candidates :]
+    distinct = sorted({c.text for pool in pools for c in pool})
+    vecs: dict[str, np.ndarray] = {}
+    if embedder is not None and distinct:
+        vecs = dict(zip(distinct, embedder.encode(distinct), strict=True))
+    centroids = np.stack([np.asarray(t.centroid, dtype=np.float32) for t in themes])
+    for i, pool in enumerate(pools):
+        for cand in pool:
+            cand.score = config.label_support * cand.support - _length_penalty(cand.text, config)
+            if cand.source == "model":
+                cand.score += 10.0  # a valid generated label wins over the extracted ones
+            if vecs:
+                sims = centroids @ vecs[cand.text]
+                own = float(sims[i])
+                others = float(np.delete(sims, i).max()) if len(themes) > 1 else 0.0
+                cand.score += own + config.label_separation * (own - others)
+    labels: list[str] = [""] * len(themes)
+    taken: set[str] = set()
+    picked_vecs: list[np.ndarray] = []
+    for i in sorted(range(len(themes)), key=lambda j: (-themes[j].size, themes[j].theme_id)):
+        best, best_score = None, -np.inf
+        for cand in pools[i]:
+            if cand.text.lower() in taken:
+                continue
+            score = cand.score
+            if vecs and picked_vecs:
+                redundancy = float(np.max(np.stack(picked_vecs) @ vecs[cand.text]))
+                score = (1 - config.label_diversity) * score - config.label_diversity * redundancy
+            if score > best_score:
+                best, best_score = cand, score
+        label = best.text if best is not None else _fallback(themes[i], config, taken)
+        labels[i] = label
+        taken.add(label.lower())
+        if best is not None and vecs:
+            picked_vecs.append(vecs[best.text])
+    log.info("Labelled %d themes from %d candidates", len(themes), len(distinct))
+    return labels
