@@ -412,8 +412,8 @@ def _map_file(path: Path, raw: _Raw, config: IngestConfig, warnings: _Warnings) 
     frame.columns = columns
     if frame.empty and not raw.bad:
         raise InputError(f"{path}: no data rows (header only or empty); columns are {columns}.")
-    if not columns:
-        raise InputError(f"{path}: no parseable records; first problem: {where(path, raw.bad[0][0])}: {raw.bad[0][2]}.")
+    if not raw.source_rows and raw.bad:
+        raise InputError(_nothing_parseable(path, raw))
     text_col = _pick_column(columns, config.text_col, TEXT_NAMES, path=path, role="text", flag="--text-col")
     if text_col is None:
         raise InputError(f"{path}: no text column found among {columns}; say which with --text-col.")
@@ -464,7 +464,7 @@ def _map_file(path: Path, raw: _Raw, config: IngestConfig, warnings: _Warnings) 
             "source_file": str(path),
             "source_row": raw.source_rows,
             "text": texts,
-            "excluded": [r is not None for r in reasons],
+            "excluded": np.array([r is not None for r in reasons], dtype=bool),
             "exclusion_reason": reasons,
             _GENERATED: generated_ids,
         }
@@ -491,6 +491,7 @@ def _map_file(path: Path, raw: _Raw, config: IngestConfig, warnings: _Warnings) 
         renamed.append(name)
 
     if raw.bad:
+        _warn_ragged(path, raw, warnings)
         for line, _raw_text, why in raw.bad:
             warnings.add("unparseable", f"{where(path, line)}: {why}; row excluded (unparseable).")
         bad = pd.DataFrame(
@@ -510,6 +511,43 @@ def _map_file(path: Path, raw: _Raw, config: IngestConfig, warnings: _Warnings) 
     return out, renamed
 
 
+def _ragged_hint(path: Path, raw: _Raw) -> str:
+    """Why most records of a delimited file split into too many fields, when that is the likely cause."""
+    wider = sum(1 for _, _, why in raw.bad if why.startswith("expected") and _found_more(why))
+    if not wider:
+        return ""
+    delimiter = "tab" if path.suffix.lower() == ".tsv" else "delimiter"
+    return (
+        f"; {wider} record(s) have more fields than the header, so the text column likely holds an unquoted "
+        f'{delimiter}: quote the text fields ("...") or export as JSONL'
+    )
+
+
+def _found_more(why: str) -> bool:
+    numbers = [int(n) for n in re.findall(r"\d+", why)]
+    return len(numbers) == 2 and numbers[1] > numbers[0]
+
+
+def _nothing_parseable(path: Path, raw: _Raw) -> str:
+    """The one-line error for a file none of whose records could be parsed."""
+    line, _, why = raw.bad[0]
+    return (
+        f"{path}: no parseable records ({len(raw.bad)} in all); first problem: {where(path, line)}: {why}"
+        f"{_ragged_hint(path, raw)}."
+    )
+
+
+def _warn_ragged(path: Path, raw: _Raw, warnings: _Warnings) -> None:
+    """One warning with the likely cause when at least half the records of a file are unparseable."""
+    if len(raw.bad) >= max(2, len(raw.source_rows)):
+        hint = _ragged_hint(path, raw)
+        if hint:
+            warnings.add(
+                "mostly unparseable",
+                f"{path}: {len(raw.bad)} of {len(raw.bad) + len(raw.source_rows)} records unparseable{hint}.",
+            )
+
+
 def _id_str(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -527,6 +565,7 @@ def _finish(
             [None if _is_missing(r) else r for r in rows["exclusion_reason"].tolist()], dtype=object
         )
         rows["source_row"] = rows["source_row"].astype("int64")
+        rows["excluded"] = rows["excluded"].to_numpy(dtype=bool)
         for col in meta:
             if rows[col].dtype == object:
                 rows[col] = rows[col].map(lambda v: None if _is_missing(v) else str(v)).astype(object)
@@ -536,7 +575,7 @@ def _finish(
     # two files share a name, which says nothing about the rows.
     ids = rows["row_id"].tolist()
     generated = rows[_GENERATED].to_numpy(dtype=bool)
-    excluded = rows["excluded"].to_numpy(copy=True)
+    excluded = rows["excluded"].to_numpy(dtype=bool, copy=True)
     reasons = [None if _is_missing(r) else r for r in rows["exclusion_reason"].tolist()]  # pandas 3 infers NaN
     taken = set(ids)
     used: set[str] = set()

@@ -289,6 +289,19 @@ def test_ragged_csv_rows_are_excluded_in_place(write_csv):
     assert any("row 3" in w and "expected 2 fields, found 4" in w for w in result.warnings)
 
 
+def test_the_excluded_flag_is_boolean_whatever_the_rows_are(write_csv):
+    ragged = [["2", "too", "many", "fields"]] * 5
+    for rows in ([["1", REVIEWS[0]], *ragged], [*ragged, ["1", ""]]):
+        path = write_csv([["id", "text"], *rows])
+        assert ingest([path]).rows["excluded"].dtype == bool
+
+
+def test_a_csv_whose_every_record_is_ragged_is_an_input_error_naming_the_likely_cause(write_csv):
+    path = write_csv([["id", "text"], *[[str(i), "slow", "and", "broken"] for i in range(4)]])
+    with pytest.raises(InputError, match=r"no parseable records \(4 in all\).*unquoted delimiter"):
+        ingest([path])
+
+
 def test_blank_lines_and_multiline_fields_keep_line_numbers(tmp_path):
     path = tmp_path / "lines.csv"
     path.write_text('id,text\n\n1,"first line\nsecond line"\n2,next one\n', encoding="utf-8")
