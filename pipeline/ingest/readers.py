@@ -5,6 +5,7 @@ Unparseable records are kept aside with their line and the reason, never dropped
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -35,6 +36,8 @@ SUPPORTED_SUFFIXES = {
 }
 
 _DELIMITERS = ",;\t|"
+#: Bytes read at a time when checking a file's encoding.
+_PIECE = 1 << 20
 
 
 def _decode(path: Path, data: bytes, warnings: Warnings) -> str:
@@ -77,41 +80,76 @@ def _sniff_delimiter(sample: str) -> str:
     return best or next((d for d in _DELIMITERS if d not in sample), ",")
 
 
-def _read_csv(path: Path, data: bytes, warnings: Warnings) -> RawRecords:
-    text = _decode(path, data, warnings)
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text[:65536])
+def _text_encoding(path: Path, warnings: Warnings) -> str:
+    """'utf-8-sig' when the whole file decodes as UTF-8, else 'latin-1', with a warning naming the line.
+
+    Checked in 1 MiB pieces, so a large export is never held in memory twice (bytes and text) to find out.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    newlines = 0
+    with path.open("rb") as handle:
+        while True:
+            piece = handle.read(_PIECE)
+            try:
+                decoder.decode(piece, final=not piece)
+            except UnicodeDecodeError as exc:
+                # exc.object: the few bytes held over from the previous piece (never a newline), then this one.
+                line = newlines + exc.object[: exc.start].count(b"\n") + 1
+                warnings.add(
+                    "encoding",
+                    f"{where(path, line)}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x}); "
+                    "read the whole file as Latin-1 — check accented characters in the output.",
+                )
+                return "latin-1"
+            if not piece:
+                return "utf-8-sig"
+            newlines += piece.count(b"\n")
+
+
+def _read_csv(path: Path, warnings: Warnings) -> RawRecords:
+    """Parse the file as it streams from disk: only the records are kept, never a copy of the whole text."""
+    encoding = _text_encoding(path, warnings)
+    with path.open(encoding=encoding, newline="") as handle:
+        sample = handle.read(65536)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(sample)
     csv.field_size_limit(2**31 - 1)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     rows: list[list[str]] = []
     source_rows: list[int] = []
     bad: list[tuple[int, str, str]] = []
+    record: list[str] = []
     start = 1
-    try:
-        for record in reader:
-            line = start
-            start = reader.line_num + 1
-            if not record or (len(record) == 1 and not record[0].strip()):
-                continue  # blank line: not a record
-            if header is None:
-                if any(cell.strip() for cell in record):
-                    header = [cell.strip() for cell in record]
-                continue
-            # A line of empty cells (",,") is a record: excluded as empty, but counted.
-            if len(record) != len(header):
-                why = f"expected {len(header)} fields, found {len(record)}"
-                bad.append((line, delimiter.join(record), why))
-                continue
-            rows.append(record)
-            source_rows.append(line)
-    except csv.Error as exc:
-        raise InputError(f"{where(path, start)}: cannot parse CSV: {exc}.") from None
+    with path.open(encoding=encoding, newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            for record in reader:
+                line = start
+                start = reader.line_num + 1
+                if not record or (len(record) == 1 and not record[0].strip()):
+                    continue  # blank line: not a record
+                if header is None:
+                    if any(cell.strip() for cell in record):
+                        header = [cell.strip() for cell in record]
+                    continue
+                # A line of empty cells (",,") is a record: excluded as empty, but counted.
+                if len(record) != len(header):
+                    why = f"expected {len(header)} fields, found {len(record)}"
+                    bad.append((line, delimiter.join(record), why))
+                    continue
+                rows.append(record)
+                source_rows.append(line)
+        except csv.Error as exc:
+            raise InputError(f"{where(path, start)}: cannot parse CSV: {exc}.") from None
     if header is None:
         raise InputError(f"{path}: no header row; the file holds only blank lines.")
     # An unbalanced quote swallows the rest of the file into the last record's field: say so
     # instead of passing the remaining lines off as one text.
     last = max(source_rows[-1:] + [b[0] for b in bad[-1:]], default=None)
-    if last is not None and any("\n" in c or "\r" in c for c in record) and _unclosed_quote(text, last, delimiter):
+    if (
+        last is not None
+        and any("\n" in c or "\r" in c for c in record)
+        and _unclosed_quote(path, encoding, last, delimiter)
+    ):
         if source_rows and source_rows[-1] == last:
             rows.pop()
             source_rows.pop()
@@ -124,14 +162,15 @@ def _read_csv(path: Path, data: bytes, warnings: Warnings) -> RawRecords:
     return RawRecords(frame, source_rows, bad, row_label="line")
 
 
-def _unclosed_quote(text: str, line: int, delimiter: str) -> bool:
+def _unclosed_quote(path: Path, encoding: str, line: int, delimiter: str) -> bool:
     """Whether the record starting on ``line`` opens a quoted field that runs to the end of the file."""
-    tail = "".join(itertools.islice(io.StringIO(text, newline=""), line - 1, None))
-    try:
-        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True):
-            pass
-    except csv.Error as exc:
-        return "end of data" in str(exc)
+    with path.open(encoding=encoding, newline="") as handle:
+        tail = itertools.islice(handle, line - 1, None)
+        try:
+            for _ in csv.reader(tail, delimiter=delimiter, strict=True):
+                pass
+        except csv.Error as exc:
+            return "end of data" in str(exc)
     return False
 
 
@@ -221,9 +260,9 @@ def read_file(path: Path, config: IngestConfig, warnings: Warnings) -> RawRecord
         return _read_parquet(path)
     if kind == "xlsx":
         return _read_xlsx(path, config.sheet)
-    data = path.read_bytes()
     if kind == "csv":
-        return _read_csv(path, data, warnings)
+        return _read_csv(path, warnings)
+    data = path.read_bytes()
     if kind == "json":
         return _read_json(path, data, warnings)
     return _read_jsonl(path, data, warnings)

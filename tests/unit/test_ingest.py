@@ -471,3 +471,19 @@ def test_a_multiline_last_record_is_not_mistaken_for_an_unclosed_quote(tmp_path)
     rows = _rows(path)
     assert rows["exclusion_reason"].tolist() == [None, None]
     assert rows["text"].tolist()[1] == "closed\nproperly"
+
+
+def test_the_encoding_check_streams_the_file_and_still_names_the_line(tmp_path):
+    # Lines of "é" (two bytes in UTF-8) make some multibyte character straddle the 1 MiB pieces read.
+    lines = [f"{i},Crème brûlée number {i} é" for i in range(40_000)]
+    good = tmp_path / "good.csv"
+    good.write_bytes(("id,text\n" + "\n".join(lines) + "\n").encode("utf-8"))
+    result = ingest([good])
+    assert not any("UTF-8" in w for w in result.warnings)
+    assert result.rows["text"].iloc[-1] == "Crème brûlée number 39999 é"
+
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(("id,text\n" + "\n".join(lines) + "\n").encode("utf-8") + "40000,café\n".encode("cp1252"))
+    result = ingest([bad])
+    assert any("row 40002" in w and "not valid UTF-8 (byte 0xe9)" in w for w in result.warnings)
+    assert result.rows["text"].iloc[-1] == "café"
