@@ -89,10 +89,11 @@ class CleanConfig(_Section):
     )
     batch_size: int = Field(default=256, ge=1)
     n_process: int = Field(
-        default=2,
+        default=1,
         ge=1,
         description="Processes that share the spaCy work (at most the usable cores) from n_process_min_texts "
-        "distinct texts on; 1: all in this process.",
+        "distinct texts on; 1: all in this process. 2 won on a quiet 2-core machine (20k benchmark rows: "
+        "7.1 s -> 5.3 s) but lost on a busy one (100k rows at load 7: 35 s -> 50 s, 57 s -> 69 s), so 1.",
     )
     n_process_min_texts: int = Field(
         default=20_000,
