@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import os
 import re
 import unicodedata
 from collections import Counter
@@ -352,10 +353,69 @@ def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str,
     if not texts:
         return []
     common = common_capitalized(texts) if uses_common_words(config, nlp) else frozenset()
-    terms, persons = analyse_texts(texts, config, nlp, common)
+    workers = _workers(config, nlp, len(texts))
+    if workers > 1:
+        terms, persons = _analyse_in_processes(texts, config, common, workers)
+    else:
+        terms, persons = analyse_texts(texts, config, nlp, common)
     counts = Counter(name for spans in persons for name in person_names(spans))
     public = public_names(counts, len(texts), common)
     return [(finish_text(text, persons[i], public), *terms[i]) for i, text in enumerate(texts)]
+
+
+def _workers(config: CleanConfig, nlp: Any, n_texts: int) -> int:
+    """Worker processes for the spaCy work: ``config.n_process`` (at most the usable cores) on large inputs.
+
+    A worker costs about 3 s to start (it imports spaCy and loads the pipelines), so small inputs and a
+    caller's own ``nlp`` object (which cannot be sent to another process) stay in this one.
+    """
+    if nlp is not None or config.n_process <= 1 or n_texts < config.n_process_min_texts:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(config.n_process, cores))
+
+
+_Job: TypeAlias = "tuple[list[str], CleanConfig, frozenset[str]]"
+
+
+def _analyse_chunk(job: _Job) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
+    """One worker's share of :func:`analyse_texts` (a module-level function, so it pickles)."""
+    texts, config, common = job
+    return analyse_texts(texts, config, None, common)
+
+
+def _analyse_in_processes(
+    texts: list[str], config: CleanConfig, common: frozenset[str], workers: int
+) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
+    """:func:`analyse_texts` split over ``workers`` spawned processes, results in input order.
+
+    Each text's result depends only on the text and ``common``, so the split changes nothing in the
+    output. Spawned, not forked: the parent runs threads (the stage's memory sampler), and a fork can
+    copy a lock one of them holds.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pieces = 4 * workers  # a few pieces per worker: even loads and a progress bar that moves
+    step = -(-len(texts) // pieces)
+    jobs = [(texts[i : i + step], config, common) for i in range(0, len(texts), step)]
+    terms: list[tuple[str, list[str]]] = []
+    persons: list[Spans] = []
+    show = log.isEnabledFor(logging.INFO)
+    log.info("Cleaning %d distinct texts in %d processes", len(texts), workers)
+    context = multiprocessing.get_context("spawn")
+    with (
+        ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool,
+        tqdm(total=len(texts), desc="clean", unit="text", disable=not show, leave=False) as bar,
+    ):
+        for job, (piece_terms, piece_persons) in zip(jobs, pool.map(_analyse_chunk, jobs), strict=True):
+            terms.extend(piece_terms)
+            persons.extend(piece_persons)
+            bar.update(len(job[0]))
+    return terms, persons
 
 
 def _has_name_hint(text: str) -> bool:

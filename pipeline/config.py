@@ -88,6 +88,19 @@ class CleanConfig(_Section):
         default=None, description="Keep only these ISO 639-1 languages; others are excluded."
     )
     batch_size: int = Field(default=256, ge=1)
+    n_process: int = Field(
+        default=1,
+        ge=1,
+        description="Processes that share the spaCy work (at most the usable cores) from n_process_min_texts "
+        "distinct texts on; 1: all in this process. 2 won on a quiet 2-core machine (20k benchmark rows: "
+        "7.1 s -> 5.3 s) but lost on a busy one (100k rows at load 7: 35 s -> 50 s, 57 s -> 69 s), so 1.",
+    )
+    n_process_min_texts: int = Field(
+        default=20_000,
+        ge=1,
+        description="Fewest distinct texts for which the spaCy work is split over n_process processes (starting "
+        "one costs about 3 s).",
+    )
 
 
 class EmbedConfig(_Section):
@@ -376,11 +389,13 @@ class ScaleConfig(_Section):
         description="JVM heap of the Spark driver when this process starts it (in local mode it also runs the tasks).",
     )
     sample_size: int | None = Field(
-        default=50_000,
+        default=20_000,
         ge=100,
         description="Above this many distinct texts, reduce, cluster and represent are fitted on a stratified "
         "random sample of this many (by time bin) and every other text is assigned to the nearest theme "
-        "centroid; None: always fit on every text. 50,000 keeps UMAP near 3 GB and 2-3 minutes on 2 cores.",
+        "centroid; None: always fit on every text. 20,000 (was 50,000, whose UMAP took 253-304 s of a 100k run "
+        "on 2 cores): above BANKING77's 13,083 distinct texts, so its quality figures fit on every text, and "
+        "within reduce.EXACT_KNN_MAX, so the kNN graph is exact and pynndescent never compiles.",
     )
     assign_threshold: float = Field(
         default=0.3,

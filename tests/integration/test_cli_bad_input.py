@@ -281,3 +281,73 @@ def test_an_unclosed_quote_in_a_csv_is_named(tmp_path):
     manifest = assert_success(result, tmp_path)
     assert manifest["accounting"]["excluded_by_reason"] == {"unparseable": 1}
     assert warnings_naming(result, str(path), "row 6", "never closes")
+
+
+# --- ragged records (issue 19): every row accounted for, never an internal error ---------------
+
+
+def _unquoted_commas(n: int, start: int = 0) -> str:
+    """CSV lines whose text holds unquoted commas: each has more fields than the ``id,text`` header."""
+    return "".join(f"{i},The app crashes, then freezes, then logs me out {i}\n" for i in range(start, start + n))
+
+
+def test_every_csv_row_ragged_is_one_input_error_with_the_likely_cause(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("id,text\n" + _unquoted_commas(120))
+    line = assert_input_error(invoke(tmp_path, path), str(path), "no parseable records", "120 in all", "row 2")
+    assert "unquoted delimiter" in line and "expected 2 fields, found 4" in line
+
+
+def test_every_csv_row_ragged_but_one_runs_with_the_rest_excluded(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("id,text\n" + _unquoted_commas(60) + f"good,{GOOD[0]}\n" + _unquoted_commas(59, start=60))
+    result = invoke(tmp_path, path)
+    manifest = assert_success(result, tmp_path)
+    assert manifest["accounting"]["rows_in"] == 120
+    assert manifest["accounting"]["excluded_by_reason"] == {"unparseable": 119}
+    feedback = _feedback(tmp_path)
+    assert feedback.set_index("row_id").loc["good", "status"] != "excluded"
+    assert warnings_naming(result, str(path), "119 of 120 records unparseable", "unquoted delimiter")
+
+
+def test_ragged_tsv_rows_are_excluded_and_an_all_ragged_tsv_names_the_tab(write_csv, tmp_path):
+    rows = [["id", "text"], ["1", GOOD[0]], ["2", "tabs\tinside\tthe text"], ["3", GOOD[1]]]
+    path = write_csv(rows, name="export.tsv", delimiter="\t")
+    path.write_text(path.read_text().replace('"', ""))  # the tabs unquoted, as a careless export writes them
+    result = invoke(tmp_path, path)
+    manifest = assert_success(result, tmp_path)
+    assert manifest["accounting"]["excluded_by_reason"] == {"unparseable": 1}
+    assert warnings_naming(result, str(path), "row 3", "expected 2 fields, found 4")
+
+    ragged = tmp_path / "ragged.tsv"
+    ragged.write_text("id\ttext\n" + "".join(f"{i}\tslow\tand\tbroken\n" for i in range(5)))
+    assert_input_error(invoke(tmp_path, ragged), str(ragged), "no parseable records", "unquoted tab")
+
+
+def test_jsonl_records_with_differing_keys_are_each_accounted(write_jsonl, tmp_path):
+    items = [
+        {"id": "a", "text": GOOD[0], "locale": "en"},
+        {"id": "b", "text": GOOD[1]},
+        {"id": "c"},  # no text key at all
+        {"id": "d", "text": GOOD[2], "locale": "de", "extra": [1, 2]},
+        "[1, 2, 3]",
+    ]
+    path = write_jsonl(items)
+    result = invoke(tmp_path, path)
+    manifest = assert_success(result, tmp_path)
+    assert manifest["accounting"]["rows_in"] == 5
+    assert manifest["accounting"]["excluded_by_reason"] == {"empty": 1, "unparseable": 1}
+    feedback = _feedback(tmp_path)
+    assert feedback["locale"].iloc[0] == "en" and pd.isna(feedback["locale"].iloc[1])
+
+
+def test_a_file_whose_only_text_column_is_empty_after_exclusion(tmp_path):
+    path = tmp_path / "empty_after.csv"
+    texts = ["https://example.com/a", "a@b.org", "   ", "42", "!!! ???"]
+    path.write_text("id,text\n" + "".join(f"{i},{t}\n" for i, t in enumerate(texts)) + _unquoted_commas(3, 9))
+    manifest = assert_success(invoke(tmp_path, path), tmp_path)
+    acc = manifest["accounting"]
+    assert acc["rows_in"] == acc["excluded"] == 8
+    assert acc["excluded_by_reason"]["unparseable"] == 3
+    themes = pd.read_csv(tmp_path / "out" / RUN_ID / "themes.csv")
+    assert themes.empty

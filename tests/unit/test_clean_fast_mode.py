@@ -70,3 +70,23 @@ def test_fast_mode_redacts_names_far_apart_in_a_long_text():
     assert "John" not in text and "Mary Johnson" not in text
     assert text.count("[PERSON]") == 2
     assert filler.strip() in text
+
+
+@pytest.mark.slow
+def test_spacy_work_split_over_processes_gives_the_same_table_as_one_process():
+    texts = [
+        "My friend John Smith keeps sending me scam links every day on this app",
+        "searched for diet tips and got videos showing results",
+        "Netflix stopped working after the update, Netflix support did not answer",
+        "the app crashes when I open the settings page",
+        "Mary Johnson said the refund never arrived",
+    ]
+    texts += [f"{t} {i}" for i, t in enumerate(texts * 2)]  # each name in 3 texts: kept as a public name
+    texts.append("My neighbour Carlos Ortega borrowed my phone")
+    rows = ingest_frame(pd.DataFrame({"text": texts})).rows
+    one = clean(rows, CleanConfig(mode="fast", n_process=1))
+    split = clean(rows, CleanConfig(mode="fast", n_process=2, n_process_min_texts=2))
+    for column in ("clean_text", "lemmas", "phrases", "language", "dup_key", "excluded"):
+        assert split[column].tolist() == one[column].tolist(), column
+    assert "John Smith" in split.loc[0, "clean_text"]
+    assert split["clean_text"].tolist()[-1] == "My neighbour [PERSON] borrowed my phone"

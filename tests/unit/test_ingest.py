@@ -289,6 +289,19 @@ def test_ragged_csv_rows_are_excluded_in_place(write_csv):
     assert any("row 3" in w and "expected 2 fields, found 4" in w for w in result.warnings)
 
 
+def test_the_excluded_flag_is_boolean_whatever_the_rows_are(write_csv):
+    ragged = [["2", "too", "many", "fields"]] * 5
+    for rows in ([["1", REVIEWS[0]], *ragged], [*ragged, ["1", ""]]):
+        path = write_csv([["id", "text"], *rows])
+        assert ingest([path]).rows["excluded"].dtype == bool
+
+
+def test_a_csv_whose_every_record_is_ragged_is_an_input_error_naming_the_likely_cause(write_csv):
+    path = write_csv([["id", "text"], *[[str(i), "slow", "and", "broken"] for i in range(4)]])
+    with pytest.raises(InputError, match=r"no parseable records \(4 in all\).*unquoted delimiter"):
+        ingest([path])
+
+
 def test_blank_lines_and_multiline_fields_keep_line_numbers(tmp_path):
     path = tmp_path / "lines.csv"
     path.write_text('id,text\n\n1,"first line\nsecond line"\n2,next one\n', encoding="utf-8")
@@ -458,3 +471,19 @@ def test_a_multiline_last_record_is_not_mistaken_for_an_unclosed_quote(tmp_path)
     rows = _rows(path)
     assert rows["exclusion_reason"].tolist() == [None, None]
     assert rows["text"].tolist()[1] == "closed\nproperly"
+
+
+def test_the_encoding_check_streams_the_file_and_still_names_the_line(tmp_path):
+    # Lines of "é" (two bytes in UTF-8) make some multibyte character straddle the 1 MiB pieces read.
+    lines = [f"{i},Crème brûlée number {i} é" for i in range(40_000)]
+    good = tmp_path / "good.csv"
+    good.write_bytes(("id,text\n" + "\n".join(lines) + "\n").encode("utf-8"))
+    result = ingest([good])
+    assert not any("UTF-8" in w for w in result.warnings)
+    assert result.rows["text"].iloc[-1] == "Crème brûlée number 39999 é"
+
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(("id,text\n" + "\n".join(lines) + "\n").encode("utf-8") + "40000,café\n".encode("cp1252"))
+    result = ingest([bad])
+    assert any("row 40002" in w and "not valid UTF-8 (byte 0xe9)" in w for w in result.warnings)
+    assert result.rows["text"].iloc[-1] == "café"

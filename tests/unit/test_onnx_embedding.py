@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO
 
 from models.embedding import HashingEmbedder, SentenceTransformerEmbedder, make_embedder
-from models.onnx_embedding import MODEL_FILE, OnnxEmbedder
+from models.onnx_embedding import MODEL_FILE, TOKENS_PER_BATCH, OnnxEmbedder, _token_batches
 from pipeline.config import EmbedConfig, RunConfig
 from pipeline.errors import ConfigError, ModelError
 
@@ -27,6 +27,19 @@ SENTENCES = [
 
 
 # --- selection, identity, config (no model loaded) ----------------------------------------------------
+
+
+def test_batches_hold_at_most_the_token_budget_and_every_text_once():
+    lengths = [256] * 40 + [100] * 50 + [12] * 300  # longest first, as encode sorts them
+    order = np.arange(len(lengths))[::-1].copy()  # any permutation: batches are slices of it
+    batches = list(_token_batches(lengths, order, 64))
+    assert np.concatenate(batches).tolist() == order.tolist()
+    start = 0
+    for batch in batches:
+        assert len(batch) <= 64 and len(batch) * lengths[start] <= TOKENS_PER_BATCH
+        start += len(batch)
+    assert len(batches[0]) == TOKENS_PER_BATCH // 256 and len(batches[-1]) <= 64
+    assert max(len(b) for b in batches) == 64  # short texts still fill whole batches
 
 
 def test_make_embedder_picks_the_backend(tmp_path):
