@@ -34,6 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from models.embedding import Embedder
+from pipeline import label_rules as rules
 from pipeline.config import RepresentConfig
 
 __all__ = [
@@ -99,6 +100,10 @@ class Candidate:
     support: float = 0.0
     score: float = 0.0
     words: frozenset[str] = field(default_factory=frozenset)
+    coverage: float = 0.0  # of the theme's distinctive keywords (pipeline.label_rules.judge)
+    hits: bool = False  # holds one of the first three
+    penalty: float = 0.0  # generic words only, a keyword's opposite, praise of a complaint
+    verb: bool = False  # says what happens ("Songs skip offline"), not only what it is about ("Music app")
 
 
 @runtime_checkable
@@ -122,7 +127,7 @@ def _profanity() -> Any:
 
 def has_placeholder(text: str) -> bool:
     """Whether ``text`` holds a redaction placeholder ("[PERSON]", "[URL]", ...) or its bare word."""
-    return bool(_PLACEHOLDER.search(text))
+    return bool(_PLACEHOLDER.search(text)) or "[" in text or "]" in text  # "PERSON] ka": a cut placeholder
 
 
 def keyword_label(keywords: Sequence[str], n_terms: int) -> str:
@@ -174,7 +179,7 @@ def clean_phrase(text: str, *, max_words: int) -> str | None:
         while len(words) > 1 and words[0].lower() in _PERFECT and _PARTICIPLE.search(words[1]):
             words = words[1:]
         text = " ".join(_CONTRACTIONS.get(w.lower(), w) if w.isalpha() else w for w in words)
-    if text.split() and text.split()[0].lower() in _BAD_START:
+    if text.split() and (text.split()[0].lower() in _BAD_START or re.fullmatch(r"[B-HJ-Zb-hj-z]", text.split()[0])):
         return None
     if not text or len(text.split()) > max_words or not any(c.isalpha() for c in text):
         return None
@@ -289,7 +294,7 @@ def candidates_of(
     out: dict[str, Candidate] = {}
     for text, source in raw:
         label = clean_phrase(text, max_words=config.label_max_words)
-        if label is None or has_placeholder(label) or profanity.matches(label):
+        if label is None or has_placeholder(text) or has_placeholder(label) or profanity.matches(label):
             continue
         label = true_case(label, forms)
         words = _content(label, stop)
@@ -334,6 +339,19 @@ def theme_labels(
         for doc, i in nlp.pipe(jobs, as_tuples=True, batch_size=256):
             docs[i].append(doc)
     pools = [candidates_of(t, config, stop, docs[i]) for i, t in enumerate(themes)]
+    brands = rules.brand_words(_word_forms([x for t in themes for x in t.texts]), [t.keywords for t in themes])
+    for theme, pool, theme_docs in zip(themes, pools, docs, strict=True):
+        keys = rules.theme_keys(theme.keywords, brands)
+        if keys.sentiment_only():
+            pool += [
+                Candidate(x, "general", 1.0, words=_content(x, stop)) for x in rules.general_labels(theme.keywords)
+            ]
+        lemmas = {t.lower_: t.lemma_.lower() for doc in theme_docs for t in doc}
+        verbs = {t.lower_ for doc in theme_docs for t in doc if t.pos_ == "VERB"}
+        for cand in pool:
+            cand.verb = any(w.lower() in verbs for w in _WORD.findall(cand.text))
+            words, every = rules.stems_of(cand.text, lemmas, stop), rules.stems_of(cand.text, lemmas)
+            cand.coverage, cand.hits, cand.penalty = rules.judge(words, keys, every=every)
     if generator is not None:
         proposals = generator.generate(list(themes))
         for pool, proposal, theme in zip(pools, proposals, themes, strict=True):
@@ -343,7 +361,7 @@ def theme_labels(
                 continue
             pool.insert(0, Candidate(label, "model", 1.0, words=_content(label, stop)))
     for pool in pools:
-        pool.sort(key=lambda c: (c.source != "model", -c.support, len(c.text)))
+        pool.sort(key=lambda c: (c.source != "model", c.penalty > 0, not c.hits, -c.support, len(c.text)))
         del pool[config.label_candidates :]
     distinct = sorted({c.text for pool in pools for c in pool})
     vecs: dict[str, np.ndarray] = {}
@@ -353,8 +371,10 @@ def theme_labels(
     for i, pool in enumerate(pools):
         for cand in pool:
             cand.score = config.label_support * cand.support - _length_penalty(cand.text, config)
-            if cand.source == "model":
-                cand.score += 10.0  # a valid generated label wins over the extracted ones
+            cand.score += config.label_keywords * cand.coverage - config.label_contradiction * cand.penalty
+            cand.score += config.label_predicate * cand.verb
+            if cand.source in {"model", "general"}:
+                cand.score += 10.0  # a valid generated label (or "General praise" of a theme without a topic) wins
             if vecs:
                 sims = centroids @ vecs[cand.text]
                 own = float(sims[i])
@@ -365,9 +385,10 @@ def theme_labels(
     picked_vecs: list[np.ndarray] = []
     for i in sorted(range(len(themes)), key=lambda j: (-themes[j].size, themes[j].theme_id)):
         best, best_score = None, -np.inf
-        for cand in pools[i]:
-            if cand.text.lower() in taken:
-                continue
+        free = [c for c in pools[i] if c.text.lower() not in taken]
+        if config.label_keyword_filter and any(c.hits and not c.penalty for c in free):
+            free = [c for c in free if c.hits and not c.penalty]  # a label says what the theme is about
+        for cand in free:
             score = cand.score
             if vecs and picked_vecs:
                 redundancy = float(np.max(np.stack(picked_vecs) @ vecs[cand.text]))
