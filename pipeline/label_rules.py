@@ -111,6 +111,7 @@ _GENERIC_STEMS = frozenset(stem(w) for w in GENERIC)
 _PRAISE_STEMS = frozenset(stem(w) for w in _PRAISE)
 _NEGATIVE_STEMS = frozenset(stem(w) for w in NEGATIVE)
 _PROBLEM_STEMS = frozenset(stem(w) for w in PROBLEMS)
+_NAMED = re.compile(r"^(?:love|use|using|access|open) (\w+)$|^(\w+) (?:app|account|apps)$")
 _DENIAL = frozenset(stem(w) for w in _words("no not any never without zero don't dont"))
 _PROBLEM_NOUNS = frozenset(stem(w) for w in _words("problem issue crash bug glitch error lag"))
 _ANTONYM_STEMS = {stem(k): frozenset(stem(v) for v in vs) for k, vs in _ANTONYMS.items()}
@@ -134,13 +135,20 @@ class ThemeKeys:
 def brand_words(
     forms: Mapping[str, Counter[str]], keyword_lists: Sequence[Sequence[str]], shared: float = 0.15
 ) -> set[str]:
-    """Stems of words written as proper nouns inside sentences, or keywords of a ``shared`` share of the themes."""
+    """Stems of words written as proper nouns inside sentences, named as a product in two keyword phrases
+    ("ebay app", "love ebay"), or keywords of a ``shared`` share of the themes."""
     out = set()
     for word, seen in forms.items():
         total = sum(seen.values())
         capital = sum(c for form, c in seen.items() if form[:1].isupper() or any(ch.isupper() for ch in form[1:]))
         if total >= 2 and capital >= 0.6 * total and not (word.upper() in seen and len(word) <= 4):
             out.add(stem(word))  # "Netflix", "eBay"; not acronyms such as "PIN" or "ATM"
+    named: Counter[str] = Counter()  # "ebay app", "love ebay", "use evernote": a product's name
+    for phrase in {k for keywords in keyword_lists for k in keywords}:
+        match = _NAMED.match(phrase)
+        if match:
+            named[match.group(1) or match.group(2)] += 1
+    out |= {stem(w) for w, n in named.items() if n >= 2}
     counts: Counter[str] = Counter()
     for keywords in keyword_lists:
         counts.update({stem(w) for k in keywords for w in k.split()})

@@ -16,7 +16,7 @@ _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 _EDGE = re.compile(r"^[^\w\[]+|[^\w\]'’]+$")
 #: Words a label does not start with (fillers, conjunctions, greetings).
 _LEAD_DROP = {
-    "and", "but", "so", "also", "just", "well", "ok", "okay", "oh", "hi", "hello", "hey", "please", "pls",
+    "and", "but", "or", "so", "also", "just", "well", "ok", "okay", "oh", "hi", "hello", "hey", "please", "pls",
     "plz", "then", "yes", "no", "now", "lol", "um", "wow", "still", "really", "actually", "basically", "to",
 }  # fmt: skip
 #: After a leading "I" these go too ("I'm unable to log in" -> "Unable to log in").

@@ -68,3 +68,8 @@ def test_brands_are_words_written_as_proper_nouns_or_keywords_of_many_themes():
     assert stem("netflix") in brands and "pin" not in brands and "song" not in brands
     shared = brand_words({}, [["card", "arrive"], ["card", "decline"], ["card", "pin"], ["top up"]])
     assert "card" in shared and "arriv" not in shared
+
+
+def test_a_word_named_as_a_product_in_two_keyword_phrases_is_a_brand():
+    brands = brand_words({}, [["ebay app", "paypal"], ["love ebay", "auction"], ["music app", "song"]])
+    assert stem("ebay") in brands and "music" not in brands  # "music app" alone does not make music a product

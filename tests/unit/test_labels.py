@@ -261,3 +261,4 @@ def test_curated_labels_are_the_names_people_gave():
 def test_a_cut_placeholder_is_still_a_placeholder():
     assert has_placeholder("Person] ka") and has_placeholder("[PERSON")
     assert clean_phrase("S better than the new update", max_words=8) is None  # a word cut after its apostrophe
+    assert clean_phrase("or buy items thru this app", max_words=8) == "Buy items thru this app"
