@@ -232,6 +232,22 @@ class RepresentConfig(_Section):
     label_length_penalty: float = Field(
         default=0.03, ge=0.0, description="Per word beyond 6 (and twice for a one-word label)."
     )
+    label_keywords: float = Field(
+        default=0.6, ge=0.0, description="Weight of the share of the theme's distinctive keywords a label holds."
+    )
+    label_keyword_filter: bool = Field(
+        default=True,
+        description="Only candidates holding one of the first three distinctive keywords (and no contradiction) "
+        "are picked, when the theme has any (pipeline.label_rules).",
+    )
+    label_contradiction: float = Field(
+        default=0.5,
+        ge=0.0,
+        description="Penalty per contradiction: generic words only, a keyword's opposite, praise of a complaint theme.",
+    )
+    label_predicate: float = Field(
+        default=0.05, ge=0.0, description="Bonus of a label with a verb (spaCy-tagged in the theme's texts)."
+    )
     label_diversity: float = Field(
         default=0.3, ge=0.0, le=1.0, description="MMR weight against labels already picked by larger themes."
     )

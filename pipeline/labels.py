@@ -13,28 +13,34 @@ Candidates with a redaction placeholder, a profanity, more than ``label_max_word
 content word are dropped. The rest are embedded in one batch with the run's embedder and scored::
 
     score = cos(c, own centroid) + label_separation * (cos(c, own) - max cos(c, other centroids))
-            + label_support * share of the theme's texts holding the candidate's words - length penalty
+            + label_support * support + label_keywords * keyword coverage + label_predicate * has a verb
+            - label_contradiction * contradictions - length penalty
 
-so a label is close to its theme and further from the neighbouring themes. Themes then pick in
-order of size, MMR-like: ``(1 - label_diversity) * score - label_diversity * max cos(c, labels
-already picked)``, and a label already taken (case-insensitive) is never picked again. A configured
-:class:`LabelGenerator` (e.g. a local text2text model, see :mod:`pipeline.label_models`) adds one
-candidate per theme that wins whenever it passes the same checks.
+where keyword coverage and contradictions (generic words only, a keyword's opposite, praise of a
+complaint theme) come from :mod:`pipeline.label_rules`. With ``label_keyword_filter``, a theme
+picks among the candidates that hold one of its first three distinctive keywords and contradict
+nothing, when it has any; a theme of general praise or blame gets "General praise" (or complaints).
+Themes pick in order of size, MMR-like: ``(1 - label_diversity) * score - label_diversity * max
+cos(c, labels already picked)``; a label already taken, or ``reserved`` (curated names), is never
+picked again. A :class:`LabelGenerator` (e.g. a local text2text model, :mod:`pipeline.label_models`)
+adds one candidate per theme that wins whenever it passes the same checks.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from models.embedding import Embedder
+from pipeline import label_rules as rules
 from pipeline.config import RepresentConfig
+from pipeline.label_text import clean_phrase, sentence_case, true_case
+from pipeline.label_text import word_forms as _word_forms
 
 __all__ = [
     "Candidate",
@@ -54,25 +60,6 @@ log = logging.getLogger(__name__)
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 _PLACEHOLDER = re.compile(r"\[\s*[A-Z_]+\s*\]|\b(?:URL|EMAIL|CARD|PHONE|HANDLE|PERSON)\b")
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\s*[.!?;:()\n]+\s*|,\s+|\s+-+\s+|\s+(?:but|and then|because)\s+", re.I)
-_EDGE = re.compile(r"^[^\w\[]+|[^\w\]'’]+$")
-#: Words a label does not start with (fillers, conjunctions, greetings).
-_LEAD_DROP = {
-    "and", "but", "so", "also", "just", "well", "ok", "okay", "oh", "hi", "hello", "hey", "please", "pls",
-    "plz", "then", "yes", "no", "now", "lol", "um", "wow", "still", "really", "actually", "basically", "to",
-}  # fmt: skip
-#: After a leading "I" these go too ("I'm unable to log in" -> "Unable to log in").
-_AFTER_I_DROP = {"am", "'m", "’m", "was"}
-#: "I have lost my card" -> "Lost my card": "have" (and "been") go before a participle.
-_PERFECT = {"have", "'ve", "’ve", "had", "been"}
-_PARTICIPLE = re.compile(r"(?:ed|en|lost|got|paid|sent|made|done|spent|put|bought|had|been)$", re.I)
-#: Contractions written without their apostrophe, restored.
-_CONTRACTIONS = {
-    "dont": "don't", "cant": "can't", "wont": "won't", "doesnt": "doesn't", "didnt": "didn't", "isnt": "isn't",
-    "wasnt": "wasn't", "arent": "aren't", "havent": "haven't", "hasnt": "hasn't", "couldnt": "couldn't",
-    "wouldnt": "wouldn't", "shouldnt": "shouldn't", "im": "I'm", "ive": "I've",
-}  # fmt: skip
-#: A label does not start with a bare auxiliary ("Is very useful": its subject was left out).
-_BAD_START = {"is", "are", "was", "were", "'s", "’s", "am", "does", "do", "did", "has", "of", "for", "with"}
 #: Words an n-gram may end with although they are stopwords ("log in", "top up", "sign out").
 _PARTICLES = {"in", "up", "out", "on", "off", "back", "down", "over", "away"}
 #: Extra label-time stopwords on top of spaCy's.
@@ -99,6 +86,10 @@ class Candidate:
     support: float = 0.0
     score: float = 0.0
     words: frozenset[str] = field(default_factory=frozenset)
+    coverage: float = 0.0  # of the theme's distinctive keywords (pipeline.label_rules.judge)
+    hits: bool = False  # holds one of the first three
+    penalty: float = 0.0  # generic words only, a keyword's opposite, praise of a complaint
+    verb: bool = False  # says what happens ("Songs skip offline"), not only what it is about ("Music app")
 
 
 @runtime_checkable
@@ -122,7 +113,7 @@ def _profanity() -> Any:
 
 def has_placeholder(text: str) -> bool:
     """Whether ``text`` holds a redaction placeholder ("[PERSON]", "[URL]", ...) or its bare word."""
-    return bool(_PLACEHOLDER.search(text))
+    return bool(_PLACEHOLDER.search(text)) or "[" in text or "]" in text  # "PERSON] ka": a cut placeholder
 
 
 def keyword_label(keywords: Sequence[str], n_terms: int) -> str:
@@ -137,74 +128,6 @@ def keyword_label(keywords: Sequence[str], n_terms: int) -> str:
             break
     label = ", ".join(picked)
     return label[:1].upper() + label[1:] if label else "(no keywords)"
-
-
-def sentence_case(text: str) -> str:
-    """First letter upper case; shouting and Title Case lowered; brands and acronyms ("PIN", "Spotify") kept."""
-    words = text.split()
-    if not words:
-        return ""
-    letters = [c for c in text if c.isalpha()]
-    if letters and sum(c.isupper() for c in letters) > 0.6 * len(letters) and len(letters) > 4:
-        words = [w.lower() for w in words]
-    elif len(words) > 2 and all(w[:1].isupper() for w in words if w[:1].isalpha()):
-        words = [words[0]] + [w if w.isupper() and len(w) <= 4 else w.lower() for w in words[1:]]
-    words = [("I" + w[1:] if w.lower() in {"i", "i'm", "i've", "i'd", "i'll"} else w) for w in words]
-    first = words[0]
-    if not (first[:1].islower() and any(c.isupper() for c in first[1:])):  # "eBay", "iPhone" stay
-        words[0] = first[:1].upper() + first[1:]
-    return " ".join(words)
-
-
-def clean_phrase(text: str, *, max_words: int) -> str | None:
-    """A candidate trimmed into label form (no edge punctuation or fillers, sentence case), or None."""
-    text = " ".join(text.replace("“", '"').replace("”", '"').split())
-    text = re.sub(r"\s+([,.!?'’])", r"\1", text)
-    for _ in range(3):
-        text = _EDGE.sub("", text).strip()
-        words = text.split()
-        while words and words[0].lower().strip(",") in _LEAD_DROP:
-            words = words[1:]
-        if len(words) > 1 and words[0] in {"I", "i"}:
-            words = words[1:]
-            if len(words) > 1 and words[0].lower() in _AFTER_I_DROP:
-                words = words[1:]
-        elif words and words[0].lower() in {"i'm", "i’m", "i've", "i’ve"}:
-            words = words[1:]
-        while len(words) > 1 and words[0].lower() in _PERFECT and _PARTICIPLE.search(words[1]):
-            words = words[1:]
-        text = " ".join(_CONTRACTIONS.get(w.lower(), w) if w.isalpha() else w for w in words)
-    if text.split() and text.split()[0].lower() in _BAD_START:
-        return None
-    if not text or len(text.split()) > max_words or not any(c.isalpha() for c in text):
-        return None
-    if re.search(r"\w[.!?,;]+\s+\w", text):  # two sentences or a list: its clauses are candidates of their own
-        return None
-    return sentence_case(text)
-
-
-def _word_forms(texts: list[str]) -> dict[str, Counter[str]]:
-    """How each word is written inside sentences of the texts (sentence-initial words are not counted)."""
-    forms: dict[str, Counter[str]] = {}
-    for text in texts:
-        for match in _WORD.finditer(text):
-            before = text[: match.start()].rstrip()
-            if before and before[-1] not in ".!?":
-                word = match.group(0)
-                forms.setdefault(word.lower(), Counter())[word] += 1
-    return forms
-
-
-def true_case(label: str, forms: dict[str, Counter[str]]) -> str:
-    """Each word as the theme's texts mostly write it ("Identity" -> "identity", "atm" -> "ATM")."""
-    words = label.split()
-    for i, word in enumerate(words):
-        seen = forms.get(word.lower())
-        if seen and word != "I":
-            best, count = seen.most_common(1)[0]
-            if count > seen.get(word, 0):
-                words[i] = best
-    return sentence_case(" ".join(words))
 
 
 def _content(text: str, stop: frozenset[str]) -> frozenset[str]:
@@ -289,7 +212,7 @@ def candidates_of(
     out: dict[str, Candidate] = {}
     for text, source in raw:
         label = clean_phrase(text, max_words=config.label_max_words)
-        if label is None or has_placeholder(label) or profanity.matches(label):
+        if label is None or has_placeholder(text) or has_placeholder(label) or profanity.matches(label):
             continue
         label = true_case(label, forms)
         words = _content(label, stop)
@@ -323,8 +246,9 @@ def theme_labels(
     embedder: Embedder | None = None,
     generator: LabelGenerator | None = None,
     nlp: Any = None,
+    reserved: Collection[str] = (),
 ) -> list[str]:
-    """One distinct label per theme, in the order of ``themes`` (see the module docstring)."""
+    """One distinct label per theme, in the order of ``themes``, none of them ``reserved`` (module docstring)."""
     if not themes:
         return []
     stop = _stopwords()
@@ -334,6 +258,19 @@ def theme_labels(
         for doc, i in nlp.pipe(jobs, as_tuples=True, batch_size=256):
             docs[i].append(doc)
     pools = [candidates_of(t, config, stop, docs[i]) for i, t in enumerate(themes)]
+    brands = rules.brand_words(_word_forms([x for t in themes for x in t.texts]), [t.keywords for t in themes])
+    for theme, pool, theme_docs in zip(themes, pools, docs, strict=True):
+        keys = rules.theme_keys(theme.keywords, brands)
+        if keys.sentiment_only():
+            pool += [
+                Candidate(x, "general", 1.0, words=_content(x, stop)) for x in rules.general_labels(theme.keywords)
+            ]
+        lemmas = {t.lower_: t.lemma_.lower() for doc in theme_docs for t in doc}
+        verbs = {t.lower_ for doc in theme_docs for t in doc if t.pos_ == "VERB"}
+        for cand in pool:
+            cand.verb = any(w.lower() in verbs for w in _WORD.findall(cand.text))
+            words, every = rules.stems_of(cand.text, lemmas, stop), rules.stems_of(cand.text, lemmas)
+            cand.coverage, cand.hits, cand.penalty = rules.judge(words, keys, every=every)
     if generator is not None:
         proposals = generator.generate(list(themes))
         for pool, proposal, theme in zip(pools, proposals, themes, strict=True):
@@ -343,7 +280,7 @@ def theme_labels(
                 continue
             pool.insert(0, Candidate(label, "model", 1.0, words=_content(label, stop)))
     for pool in pools:
-        pool.sort(key=lambda c: (c.source != "model", -c.support, len(c.text)))
+        pool.sort(key=lambda c: (c.source != "model", c.penalty > 0, not c.hits, -c.support, len(c.text)))
         del pool[config.label_candidates :]
     distinct = sorted({c.text for pool in pools for c in pool})
     vecs: dict[str, np.ndarray] = {}
@@ -353,21 +290,24 @@ def theme_labels(
     for i, pool in enumerate(pools):
         for cand in pool:
             cand.score = config.label_support * cand.support - _length_penalty(cand.text, config)
-            if cand.source == "model":
-                cand.score += 10.0  # a valid generated label wins over the extracted ones
+            cand.score += config.label_keywords * cand.coverage - config.label_contradiction * cand.penalty
+            cand.score += config.label_predicate * cand.verb
+            if cand.source in {"model", "general"}:
+                cand.score += 10.0  # a valid generated label (or "General praise" of a theme without a topic) wins
             if vecs:
                 sims = centroids @ vecs[cand.text]
                 own = float(sims[i])
                 others = float(np.delete(sims, i).max()) if len(themes) > 1 else 0.0
                 cand.score += own + config.label_separation * (own - others)
     labels: list[str] = [""] * len(themes)
-    taken: set[str] = set()
+    taken: set[str] = {r.lower() for r in reserved}
     picked_vecs: list[np.ndarray] = []
     for i in sorted(range(len(themes)), key=lambda j: (-themes[j].size, themes[j].theme_id)):
         best, best_score = None, -np.inf
-        for cand in pools[i]:
-            if cand.text.lower() in taken:
-                continue
+        free = [c for c in pools[i] if c.text.lower() not in taken]
+        if config.label_keyword_filter and any(c.hits and not c.penalty for c in free):
+            free = [c for c in free if c.hits and not c.penalty]  # a label says what the theme is about
+        for cand in free:
             score = cand.score
             if vecs and picked_vecs:
                 redundancy = float(np.max(np.stack(picked_vecs) @ vecs[cand.text]))

@@ -11,6 +11,7 @@ more class so their vocabulary does not look distinctive.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -123,6 +124,7 @@ def represent(
     spacy_model: str | None = None,
     generator: LabelGenerator | None = None,
     nlp: Any = None,
+    reserved_labels: Collection[str] = (),
 ) -> pd.DataFrame:
     """One row per theme: ``theme_id, label, keywords, size, unique_texts, representatives, centroid``.
 
@@ -132,7 +134,8 @@ def represent(
     labels by support. ``spacy_model`` is the clean stage's pipeline, used for phrases unless
     ``config.label_spacy_model`` names another; ``nlp`` (a loaded pipeline) overrides both.
     ``generator`` proposes labels (default: a :class:`pipeline.label_models.TransformersLabeler`
-    when ``config.label_model`` is set, else none).
+    when ``config.label_model`` is set, else none). No generated label is one of ``reserved_labels``
+    (the curated names of ``curation.yaml``, which win over generated ones).
     """
     columns = ["theme_id", "label", "keywords", "size", "unique_texts", "representatives", "centroid"]
     themes = np.unique(labels[labels >= 0])
@@ -202,7 +205,9 @@ def represent(
             generator = TransformersLabeler.from_config(config)
         if nlp is None:
             nlp = _label_nlp(config, spacy_model)
-        phrases = theme_labels(label_input, config, embedder=embedder, generator=generator, nlp=nlp)
+        phrases = theme_labels(
+            label_input, config, embedder=embedder, generator=generator, nlp=nlp, reserved=reserved_labels
+        )
         for record, label in zip(records, phrases, strict=True):
             record["label"] = label
     return pd.DataFrame.from_records(records, columns=columns)

@@ -40,7 +40,7 @@ from pipeline.plan import Step, collect_steps
 from pipeline.reduce import reduce
 from pipeline.represent import represent
 from pipeline.result import RunResult
-from pipeline.review.curation import apply_curation, merge_labels
+from pipeline.review.curation import apply_curation, curated_labels, merge_labels
 from pipeline.store import file_sha256
 from pipeline.summarize import query_rollup, summarize
 from pipeline.trends import Trends, continue_alerts, detect, no_trends, trend_weights
@@ -177,6 +177,7 @@ def _cluster(
 
 def represent_step(ctx: LocalRun, *, rows: Rows, reduced: Reduction, clustered: Clustering) -> dict[str, Any]:
     labels, sample = clustered.clustered.labels, reduced.sample
+    reserved = curated_labels(ctx.carried.curation if ctx.carried is not None else None)
     if sample is None:
         themes = represent(
             rows.table,
@@ -185,6 +186,7 @@ def represent_step(ctx: LocalRun, *, rows: Rows, reduced: Reduction, clustered: 
             ctx.config.represent,
             embedder=ctx.cached,
             spacy_model=ctx.config.clean.spacy_model,
+            reserved_labels=reserved,
         )
         return {"themes": themes}
     inside = sample.in_sample
@@ -195,6 +197,7 @@ def represent_step(ctx: LocalRun, *, rows: Rows, reduced: Reduction, clustered: 
         ctx.config.represent,
         embedder=ctx.cached,
         spacy_model=ctx.config.clean.spacy_model,
+        reserved_labels=reserved,
     )
     return {"themes": sizes_over_all_rows(themes, labels, rows.group)}
 

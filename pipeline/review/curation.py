@@ -43,6 +43,7 @@ __all__ = [
     "ThemeCuration",
     "apply_curation",
     "carry_forward",
+    "curated_labels",
     "load_curation",
     "merge_labels",
     "reviewed_examples",
@@ -268,6 +269,13 @@ def merge_labels(clustered: Any, curation: Curation) -> Any:
         return out
 
     return replace(clustered, labels=remap(clustered.labels), reassigned=remap(clustered.reassigned))
+
+
+def curated_labels(curation: Curation | None) -> list[str]:
+    """The names people gave themes: generated labels avoid them, so a curated name stays one theme's."""
+    if curation is None:
+        return []
+    return [entry.label for entry in curation.themes.values() if entry.label]
 
 
 def apply_curation(themes: pd.DataFrame, curation: Curation, taxonomy: Any = None, weights: Any = None) -> pd.DataFrame:

@@ -88,3 +88,22 @@ def test_curated_names_merges_and_reviewed_examples_reach_the_next_run(
     before = first.feedback.set_index("row_id").loc[list(reviewed_login), "category_id"]
     after = second.feedback.set_index("row_id").loc[list(reviewed_login), "category_id"]
     assert len(after) and (before != "product.account_login").any() and (after == "product.account_login").all()
+
+
+def test_a_curated_name_is_not_given_to_another_theme_in_the_next_run(
+    export: pd.DataFrame, fast_config: RunConfig
+) -> None:
+    fast_config = fast_config.with_overrides({"cluster.split_factor": 0})
+    first = run(export, fast_config.with_overrides({"output.run_id": "day1"}))
+    assert first.run_dir is not None
+    login, crash = topic_theme(first, "login"), topic_theme(first, "crash")
+    crash_label = first.themes.set_index("theme_id").loc[crash, "label"]
+    client = TestClient(create_app(first.run_dir), base_url="http://127.0.0.1:8765")
+    action = {"action": "rename", "theme_id": login, "label": crash_label}  # a person reuses another theme's label
+    assert client.post("/api/review/curation", json=action).status_code == 200
+
+    second = run(export, fast_config.with_overrides({"output.run_id": "day2", "trends.baseline": str(first.run_dir)}))
+    themes = second.themes.set_index("theme_id")
+    assert themes.loc[login, "label"] == crash_label  # the curated name wins
+    assert themes.loc[crash, "label"].lower() != crash_label.lower()  # and the generated one moved aside
+    assert not themes["label"].str.lower().duplicated().any()

@@ -36,3 +36,14 @@ def test_merge_replaces_only_the_records_measured_again(tmp_path):
     path.write_text(json.dumps(old), encoding="utf-8")
     new = [{"section": "labels", "dataset": "d", "system": "phrase", "config": "judge=a", "value": 9}]
     assert sorted(r["value"] for r in merge(path, new)) == [2, 3, 9]
+
+
+def test_reading_scores_count_keyword_coverage_sentiment_and_brand_only_labels():
+    from benchmarks.label_reading import reading_scores
+
+    labels = ["It is good", "Ebay app", "Songs skip when offline", "Love Netflix"]
+    keywords = [["good", "love"], ["ebay", "paypal", "auction"], ["song", "offline", "spotify"], ["netflix", "movie"]]
+    scores = reading_scores(labels, keywords, brands=("ebay", "netflix", "spotify"))
+    assert scores["keyword_coverage"] == 0.5  # "good" (a non-brand keyword) and "offline"; not paypal, not movie
+    assert scores["sentiment_only"] == 1  # "It is good"; "Love Netflix" names a brand
+    assert scores["brand_only"] == 1  # "Ebay app"

@@ -210,3 +210,55 @@ def test_spacy_gives_noun_and_verb_phrases_of_the_texts():
 
 def test_a_label_is_not_a_comma_list():
     assert clean_phrase("Great app, fix", max_words=8) is None
+
+
+# --- a label says what the theme is about (pipeline.label_rules) ----------------------------------
+
+PRAISE_AND_CRASH = [
+    "It works just great for me",
+    "It works just great for me, love it",
+    "Works just great for me",
+    "It works great for me",
+    "App crashes after the latest update",
+    "Crashes after the update every time",
+]
+
+
+def test_a_label_holds_the_themes_distinctive_keyword_when_a_candidate_does():
+    theme = _theme(0, PRAISE_AND_CRASH, keywords=["work", "great app", "crash", "update", "problem"])
+    label = theme_labels([theme], CONFIG, embedder=EMBEDDER)[0]
+    assert "crash" in label.lower()
+    loose = CONFIG.model_copy(update={"label_keyword_filter": False, "label_keywords": 0.0, "label_contradiction": 0.0})
+    assert "crash" not in theme_labels([theme], loose, embedder=EMBEDDER)[0].lower()  # the rule makes the difference
+
+
+def test_a_label_does_not_say_the_opposite_of_the_keywords():
+    texts = ["Very fast loading", "Very fast loading", "Very fast loading app", "So slow to load", "Pages load slowly"]
+    label = theme_labels([_theme(0, texts, keywords=["slow", "load", "laggy"])], CONFIG, embedder=EMBEDDER)[0]
+    assert "fast" not in label.lower() and "slow" in label.lower()
+
+
+def test_a_theme_of_general_praise_is_labelled_so():
+    texts = ["It is good", "Good", "Love it", "I like it", "Superb", "It's cool"]
+    label = theme_labels([_theme(0, texts, keywords=["good", "love", "like", "superb", "cool"])], CONFIG)[0]
+    assert label == "General praise"
+
+
+def test_a_generated_label_is_never_a_curated_name_of_another_theme():
+    plain = theme_labels([_theme(0, ARRIVAL), _theme(1, DECLINED)], CONFIG, embedder=EMBEDDER)
+    themes = [_theme(0, ARRIVAL), _theme(1, DECLINED)]
+    got = theme_labels(themes, CONFIG, embedder=EMBEDDER, reserved=[plain[1].upper()])
+    assert got[0] == plain[0] and got[1].lower() != plain[1].lower()
+
+
+def test_curated_labels_are_the_names_people_gave():
+    from pipeline.review.curation import Curation, curated_labels
+
+    curation = Curation.model_validate({"themes": {3: {"label": "Password reset emails"}, 5: {"merged_into": 3}}})
+    assert curated_labels(curation) == ["Password reset emails"] and curated_labels(None) == []
+
+
+def test_a_cut_placeholder_is_still_a_placeholder():
+    assert has_placeholder("Person] ka") and has_placeholder("[PERSON")
+    assert clean_phrase("S better than the new update", max_words=8) is None  # a word cut after its apostrophe
+    assert clean_phrase("or buy items thru this app", max_words=8) == "Buy items thru this app"
