@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from pipeline.config import parse_overrides
-from pipeline.errors import EXIT_INPUT, EXIT_INTERNAL, InsightsError
+from pipeline.errors import EXIT_INPUT, EXIT_INTERNAL, InsightsError, storage_problem
 
 __all__ = ["app", "main"]
 
@@ -136,6 +136,10 @@ def run_command(
         typer.echo("interrupted: no run folder was written.", err=True)
         raise typer.Exit(130) from None
     except Exception as exc:
+        problem = storage_problem(exc)
+        if problem is not None and not debug:  # e.g. a full disk outside the run folder's own writes
+            typer.echo(f"error: cannot write {getattr(exc, 'filename', None) or 'a file'}: {problem}.", err=True)
+            raise typer.Exit(EXIT_INPUT) from None
         if debug:
             raise
         typer.echo(

@@ -1,13 +1,21 @@
 """Where a run's artifacts live, how they are written, and the on-disk embedding cache.
 
 Writes are atomic twice over: each file is written to a temporary name and renamed, and the whole
-run is assembled in ``<out>/.<run-id>.partial/`` and renamed to ``<out>/<run-id>/`` only when it is
-complete. An interrupted run leaves no half-written table where a reader would find it.
+run is assembled in ``<out>/.<run-id>.<hex>.partial/`` and renamed to ``<out>/<run-id>/`` only when it
+is complete. An interrupted run (even ``kill -9``) leaves no half-written table where a reader would
+find it: its partial folder is swept by the next run in the same folder (a live run holds an ``flock``
+on its own). Two runs may share an output folder or a run id: each assembles its own partial folder,
+and the publishing rename happens under an ``flock`` on the output folder. A forced run replaces the
+old folder in one atomic exchange (Linux ``renameat2``), so the run id is never missing. A full disk
+or an unwritable folder is a one-line :class:`~pipeline.errors.StorageError` naming the file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import fcntl
 import hashlib
 import json
 import logging
@@ -15,7 +23,9 @@ import mmap
 import os
 import re
 import shutil
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from importlib import metadata
@@ -25,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, StorageError, storage_problem
 
 __all__ = [
     "EmbeddingCache",
@@ -36,6 +46,7 @@ __all__ = [
     "neutralize_formulas",
     "package_versions",
     "release_pages",
+    "storage_errors",
     "text_key",
     "write_csv",
     "write_json",
@@ -47,6 +58,9 @@ log = logging.getLogger(__name__)
 
 #: Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+#: Age after which a cache file without its pair is garbage of a killed writer.
+GARBAGE_AGE_S = 3600
 
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -71,18 +85,61 @@ RECORDED_PACKAGES = (
 )
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (Linux); 0o022 where it cannot be read."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+#: Written files get the usual permissions (0o666 less the umask), not mkstemp's private 0o600.
+_FILE_MODE = 0o666 & ~_umask()
+
+
+def _nearly_full(folder: Path) -> bool:
+    """Whether the file system of ``folder`` has under 1 MiB free (an errno-less failed write was then ENOSPC)."""
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def storage_errors(target: Path) -> Iterator[None]:
+    """Turn a full disk, a read-only or unwritable folder while writing ``target`` into a StorageError."""
+    try:
+        yield
+    except OSError as exc:
+        problem = storage_problem(exc)
+        if problem is None and exc.errno is None and _nearly_full(target.parent):
+            problem = "no space left on the device"  # numpy's short write: "N requested and M written"
+        if problem is None:
+            raise
+        raise StorageError(
+            f"{target}: cannot write it: {problem}; free space or fix the permissions of {target.parent}, "
+            "or point --out / --cache-dir elsewhere, then rerun."
+        ) from exc
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it over ``target`` only on success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, target)
-    finally:
-        tmp_path.unlink(missing_ok=True)
+    with storage_errors(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.fchmod(fd, _FILE_MODE)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        try:
+            yield tmp_path
+            os.replace(tmp_path, target)
+        finally:
+            tmp_path.unlink(missing_ok=True)
 
 
 def write_parquet(frame: pd.DataFrame, target: Path) -> None:
@@ -165,6 +222,54 @@ def release_pages(array: np.ndarray) -> None:
     mapping.madvise(mmap.MADV_DONTNEED)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # pragma: no cover - a libc without renameat2 (glibc < 2.28, musl)
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # a file system without exchange
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+@contextlib.contextmanager
+def _dir_lock(directory: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on a directory itself (no lock file left behind)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _sweep_partials(out_dir: Path) -> None:
+    """Remove the partial folders of runs that died (a live run holds an flock on its own)."""
+    for stale in [*out_dir.glob(".*.partial"), *out_dir.glob(".*.old-*")]:
+        try:
+            fd = os.open(stale, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # its run is alive
+            os.close(fd)
+            continue
+        try:
+            shutil.rmtree(stale, ignore_errors=True)
+            log.info("Removed %s, left by an interrupted run", stale)
+        finally:
+            os.close(fd)
+
+
 class RunStore:
     """The directory of one run: assembled under a hidden partial name, published on commit."""
 
@@ -176,36 +281,59 @@ class RunStore:
             )
         self.out_dir = Path(out_dir)
         self.run_id = run_id
+        self.force = force
         self.final_dir = self.out_dir / run_id
-        self.work_dir = self.out_dir / f".{run_id}.partial"
+        self.work_dir = self.out_dir / f".{run_id}.{uuid.uuid4().hex[:8]}.partial"
         if self.final_dir.exists() and not force:
             raise ConfigError(f"{self.final_dir} already exists; pass --force to overwrite or pick another --run-id.")
-        shutil.rmtree(self.work_dir, ignore_errors=True)
-        self.work_dir.mkdir(parents=True)
+        with storage_errors(self.work_dir):
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            with _dir_lock(self.out_dir):
+                _sweep_partials(self.out_dir)
+                self.work_dir.mkdir()
+                self._fd: int | None = os.open(self.work_dir, os.O_RDONLY)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)  # "alive": no other run's sweep removes it
 
     def path(self, name: str) -> Path:
         return self.work_dir / name
 
+    def _release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
     def commit(self) -> Path:
-        """Publish the finished run: replace any previous run of the same id in one rename."""
-        if self.final_dir.exists():
-            trash = self.out_dir / f".{self.run_id}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(self.final_dir, trash)
-            os.replace(self.work_dir, self.final_dir)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(self.work_dir, self.final_dir)
+        """Publish the finished run: replace any previous run of the same id in one atomic step."""
+        with storage_errors(self.final_dir), _dir_lock(self.out_dir):
+            if not self.final_dir.exists():
+                os.replace(self.work_dir, self.final_dir)
+            elif not self.force:
+                self.abandon()
+                raise ConfigError(
+                    f"{self.final_dir} was written by another run while this one ran; pass --force to "
+                    "overwrite it or pick another --run-id."
+                )
+            elif _exchange(self.work_dir, self.final_dir):
+                shutil.rmtree(self.work_dir, ignore_errors=True)  # now the old run
+            else:  # pragma: no cover - file systems without RENAME_EXCHANGE: a moment without the folder
+                trash = self.out_dir / f".{self.run_id}.old-{uuid.uuid4().hex[:8]}"
+                os.replace(self.final_dir, trash)
+                os.replace(self.work_dir, self.final_dir)
+                shutil.rmtree(trash, ignore_errors=True)
+        self._release()
         return self.final_dir
 
     def abandon(self) -> None:
         shutil.rmtree(self.work_dir, ignore_errors=True)
+        self._release()
 
 
 class EmbeddingCache:
     """Vectors on disk keyed by (model identity, text hash), in append-only shards.
 
     Each ``put`` writes one shard (vectors first, then keys, both atomically); a shard without its
-    keys file is ignored, so a crash mid-write cannot corrupt the cache. Vectors are memory-mapped.
+    keys file is ignored, so a crash mid-write cannot corrupt the cache, and shard names are unique,
+    so runs sharing the cache never write the same file. Vectors are memory-mapped.
     """
 
     def __init__(self, root: Path, model_identity: str) -> None:
@@ -214,6 +342,8 @@ class EmbeddingCache:
         self.model_identity = model_identity
         self._index: dict[bytes, tuple[int, int]] | None = None
         self._shards: list[np.ndarray] = []
+        self._swept = False
+        self._unwritable = False
 
     def _load(self) -> dict[bytes, tuple[int, int]]:
         if self._index is not None:
@@ -228,6 +358,13 @@ class EmbeddingCache:
                     vecs = np.load(vec_file, mmap_mode="r")
                 except (OSError, ValueError) as exc:
                     log.warning("Skipping unreadable embedding cache shard %s: %s", keys_file, exc)
+                    continue
+                dim = self._shards[0].shape[1] if self._shards else None
+                if keys.ndim != 2 or vecs.ndim != 2 or len(keys) != len(vecs) or dim not in (None, vecs.shape[1]):
+                    log.warning(
+                        "Skipping embedding cache shard %s: %s keys for vectors of shape %s", keys_file, keys.shape,
+                        vecs.shape,
+                    )  # fmt: skip
                     continue
                 shard_no = len(self._shards)
                 self._shards.append(vecs)
@@ -253,18 +390,42 @@ class EmbeddingCache:
                 out[i] = self._shards[hit[0]][hit[1]]
         return out, missing
 
+    def _sweep(self) -> None:
+        """Delete what writers killed mid-``put`` left: temporary files and vectors without keys, once
+        they are an hour old (a live writer finishes a shard in far less)."""
+        cutoff = time.time() - GARBAGE_AGE_S
+        for path in [*self.dir.glob(".shard-*.tmp"), *self.dir.glob("shard-*.vecs.npy")]:
+            keys = path.with_name(path.name.replace(".vecs.npy", ".keys.npy"))
+            orphan = path.name.endswith(".tmp") or not keys.exists()
+            with contextlib.suppress(OSError):
+                if orphan and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    log.info("Removed %s, left by an interrupted cache write", path)
+
     def put_many(self, keys: list[bytes], vectors: np.ndarray) -> None:
-        if not keys:
+        """Store vectors as one new shard. The cache only saves work: when its disk is full or read-only,
+        the run goes on without storing them (one warning)."""
+        if not keys or self._unwritable:
             return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        meta = self.dir / "model.json"
-        if not meta.exists():
-            write_json({"model_identity": self.model_identity}, meta)
         stem = f"shard-{uuid.uuid4().hex}"
-        with atomic_path(self.dir / f"{stem}.vecs.npy") as tmp, tmp.open("wb") as handle:
-            np.save(handle, np.asarray(vectors, dtype=np.float32))
-        # (n, 16) uint8, not numpy's "S16": that type drops trailing NUL bytes of a digest.
-        key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
-        with atomic_path(self.dir / f"{stem}.keys.npy") as tmp, tmp.open("wb") as handle:
-            np.save(handle, key_array)
+        try:
+            with storage_errors(self.dir):
+                self.dir.mkdir(parents=True, exist_ok=True)
+            if not self._swept:
+                self._sweep()
+                self._swept = True
+            meta = self.dir / "model.json"
+            if not meta.exists():
+                write_json({"model_identity": self.model_identity}, meta)
+            with atomic_path(self.dir / f"{stem}.vecs.npy") as tmp, tmp.open("wb") as handle:
+                np.save(handle, np.asarray(vectors, dtype=np.float32))
+            # (n, 16) uint8, not numpy's "S16": that type drops trailing NUL bytes of a digest.
+            key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
+            with atomic_path(self.dir / f"{stem}.keys.npy") as tmp, tmp.open("wb") as handle:
+                np.save(handle, key_array)
+        except StorageError as exc:
+            (self.dir / f"{stem}.vecs.npy").unlink(missing_ok=True)
+            self._unwritable = True
+            log.warning("Embedding cache not written, the run goes on without it: %s", exc)
+            return
         self._index = None  # reload lazily, including the new shard
