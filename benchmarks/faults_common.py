@@ -193,7 +193,7 @@ def row_text_keys() -> set[bytes]:
             return np.zeros((len(texts), 2), np.float32)
 
     cleaned = clean(ingest([SAMPLE], config.ingest).rows, config.clean)
-    embed(cleaned, Recorder())  # type: ignore[arg-type]
+    embed(cleaned, Recorder())
     return {text_key(t) for t in seen}
 
 

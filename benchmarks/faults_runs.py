@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,7 @@ def _died_in(lines: list[str], returncode: int) -> str:
     name, what = marks[-1]
     if what == "started":
         return name
-    return "commit" if name == "report" else f"after {name}"
+    return "commit" if name == "report" else f"between {name} and the next stage"
 
 
 def kill_during(cmd: list[str], point: str, delay: float) -> tuple[str, list[str]]:
@@ -97,14 +97,17 @@ def kill_during(cmd: list[str], point: str, delay: float) -> tuple[str, list[str
     return _died_in(lines, proc.returncode), lines
 
 
-def kill_trials(work: Path, ref: Reference, *, kills: int, seed: int = 0) -> Outcome:
-    """``kills`` kill -9s spread over the stages; after each: the folder, the cache, then a rerun."""
+def kill_trials(
+    work: Path, ref: Reference, *, kills: int, seed: int = 0, points: Sequence[str] = KILL_POINTS
+) -> Outcome:
+    """``kills`` kill -9s, cycling over ``points`` (stages, 'commit'), each at a random moment within it;
+    after each: the folder, the cache, then a rerun."""
     rng = random.Random(seed)
     out = Outcome("kill -9 mid-run", command="python -m benchmarks.faults --only kill")
     landed: Counter[str] = Counter()
     reused = fully_reused = 0
     for trial in range(kills):
-        point = KILL_POINTS[trial % len(KILL_POINTS)] if kills >= len(KILL_POINTS) else rng.choice(KILL_POINTS)
+        point = points[trial % len(points)]
         delay = rng.uniform(0.0, 1.0) * ref.seconds.get(point, 0.05)
         base = work / f"kill{trial}"
         cache, out_dir = base / "cache", base / "out"
@@ -147,6 +150,7 @@ def kill_trials(work: Path, ref: Reference, *, kills: int, seed: int = 0) -> Out
 def concurrent_runs(work: Path, ref: Reference, *, rounds: int = 1) -> Outcome:
     """Pairs of runs started together: two output folders on one cache; one run id with and without --force."""
     out = Outcome("two runs at once", command="python -m benchmarks.faults --only concurrent")
+    codes_seen: dict[str, list[str]] = {}
     for r in range(rounds):
         for case in ("one cache, two folders", "same run id, --force", "same run id, no --force"):
             base = work / f"pair{r}-{case.split(',')[0].replace(' ', '')}{case.count('no')}"
@@ -177,9 +181,12 @@ def concurrent_runs(work: Path, ref: Reference, *, rounds: int = 1) -> Outcome:
                 if hidden_entries(d):
                     problems.append(f"left {hidden_entries(d)} in {d.name}")
             problems += cache_problems(cache, ref.vectors)
+            codes_seen[case] = [*codes_seen.get(case, []), ",".join(map(str, codes))]
             out.fail(f"round {r} {case}", problems)
             out.trials += 1
             shutil.rmtree(base, ignore_errors=True)
+    out.figures = {"pairs": out.trials}
+    out.notes.append("exit codes per pair: " + "; ".join(f"{k}: {' / '.join(v)}" for k, v in codes_seen.items()))
     return out
 
 
@@ -203,19 +210,26 @@ def can_mount(work: Path) -> bool:
         return False
 
 
-def disk_full(work: Path, ref: Reference) -> Outcome:
-    """Runs whose output (or cache) folder is a tmpfs too small for them: a one-line error, no run folder."""
+def disk_full(
+    work: Path, ref: Reference, *, fractions: Sequence[float] = (0.08, 0.3, 0.6, 0.9), with_old: bool = True
+) -> Outcome:
+    """Runs whose output folder is a tmpfs of ``fractions`` of the run's size (and, ``with_old``, one
+    holding a complete earlier run replaced with --force): a one-line error, no run folder; and a run
+    whose cache is on a full tmpfs: it goes on without the cache."""
     out = Outcome("disk full (tmpfs)", command="python -m benchmarks.faults --only disk")
     if not can_mount(work):
         out.notes.append("skipped: cannot mount a tmpfs here (not root?)")
         return out
     total_kb = sum(p.stat().st_size for p in ref.run_dir.iterdir()) // 1024
-    out.notes.append(f"the run folder is {total_kb} KB; tmpfs sizes 8%-90% of it, plus a cache on a full disk")
+    out.notes.append(f"the run folder is {total_kb} KB; tmpfs of {list(fractions)} of it, and a cache on a full one")
     cases: list[tuple[str, int, dict[str, Any]]] = [
-        (f"out on {kb} KB", kb, {}) for kb in sorted({max(16, int(total_kb * f)) for f in (0.08, 0.3, 0.6, 0.9)})
+        (f"out on {kb} KB", kb, {}) for kb in sorted({max(16, int(total_kb * f)) for f in fractions})
     ]
-    cases.append((f"--force over a complete run, out on {int(total_kb * 1.3)} KB", int(total_kb * 1.3), {"old": 1}))
+    if with_old:
+        size = int(total_kb * 1.3)
+        cases.append((f"--force over a complete run, out on {size} KB", size, {"old": 1}))
     cases.append(("cache on 64 KB", 64, {"cache_on_disk": 1}))
+    clean_errors = without_cache = 0
     for name, kb, opts in cases:
         base = work / f"disk{out.trials}"
         mount = base / "mnt"
@@ -232,6 +246,7 @@ def disk_full(work: Path, ref: Reference) -> Outcome:
                 if not problems:
                     problems += run_dir_problems(out_dir / RUN_ID) + table_differences(ref.run_dir, out_dir / RUN_ID)
                 problems += cache_problems(cache, ref.vectors)
+                without_cache += not problems
                 out.fail(name, problems)
                 out.trials += 1
                 out.notes.append(f"{name}: exit {proc.returncode}, " + next(
@@ -239,6 +254,7 @@ def disk_full(work: Path, ref: Reference) -> Outcome:
                 ))  # fmt: skip
                 continue
             problems = one_line_error(proc)
+            clean_errors += not problems
             if problems == [] and "space" not in message_line(proc):
                 problems.append(f"the error does not say the disk is full: {message_line(proc)!r}")
             if opts.get("old"):
@@ -256,6 +272,7 @@ def disk_full(work: Path, ref: Reference) -> Outcome:
         out.trials += 1
         out.notes.append(f"{name}: {message_line(proc)[:160]}")
         shutil.rmtree(base, ignore_errors=True)
+    out.figures = {"runs": out.trials, "one_line_errors": clean_errors, "ran_on_without_cache": without_cache}
     return out
 
 

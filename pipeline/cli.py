@@ -162,7 +162,7 @@ def serve_command(
     """Browse a run in the web browser: themes, verbatims and full-text search over every row."""
     _setup_logging(verbose, quiet=False)
     try:
-        from pipeline.browse.serve import create_app
+        from pipeline.browse.serve import UVICORN_OPTIONS, create_app
 
         app_ = create_app(run_dir, host=host, reviewer=reviewer)
     except InsightsError as exc:
@@ -175,7 +175,7 @@ def serve_command(
     import uvicorn
 
     try:
-        uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(app_, host=host, port=port, log_level="warning", **UVICORN_OPTIONS)
     except OSError as exc:  # pragma: no cover - e.g. the port is taken
         typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port.", err=True)
         raise typer.Exit(EXIT_INPUT) from None
