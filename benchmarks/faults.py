@@ -84,6 +84,15 @@ def records(outcomes: list[Outcome], seconds: dict[str, float]) -> list[dict[str
     return out
 
 
+def _guarded(name: str, step: Callable[[], Outcome]) -> Outcome:
+    """Run one scenario; a scenario that itself breaks (e.g. on a folder it could not read) is a failure."""
+    try:
+        return step()
+    except Exception as exc:
+        log.exception("scenario %s broke", name)
+        return Outcome(name, failures=[f"the scenario broke: {type(exc).__name__}: {exc}"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from benchmarks._setup import start_benchmark
 
@@ -112,11 +121,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in wanted:
             print(f"running {name} ...", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
-            found = [plan[name]()]
+            steps = [plan[name]]
             if name == "serve":
-                found.append(faults_serve.abuse(ref.run_dir))
+                steps.append(lambda: faults_serve.abuse(ref.run_dir))
             if name == "review":
-                found.append(faults_serve.killed_review_server(work, ref.run_dir))
+                steps.append(lambda: faults_serve.killed_review_server(work, ref.run_dir))
+            found = [_guarded(name, step) for step in steps]
             for o in found:
                 seconds[o.scenario] = time.perf_counter() - t0
                 print(f"  {o.scenario}: {o.trials} trials, {len(o.failures)} failures", file=sys.stderr, flush=True)

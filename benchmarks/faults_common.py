@@ -124,6 +124,11 @@ def run_dir_problems(run_dir: Path) -> list[str]:
     return []
 
 
+def run_matches(expected: Path, got: Path) -> list[str]:
+    """Problems of ``got``: incomplete or invalid, else the tables that differ from ``expected``'s."""
+    return run_dir_problems(got) or table_differences(expected, got)
+
+
 def table_differences(expected: Path, got: Path) -> list[str]:
     """The tables of two run folders that differ (every cell compared)."""
     problems = []

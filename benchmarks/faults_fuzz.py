@@ -235,7 +235,7 @@ def _every_row_unparseable(path: Path) -> bool:
 
     try:
         rows = ingest([path], IngestConfig()).rows
-    except InsightsError:
+    except (InsightsError, RecursionError):  # refused, or a crash of its own
         return False
     return len(rows) > 0 and bool((rows["exclusion_reason"] == "unparseable").all())
 

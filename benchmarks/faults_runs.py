@@ -34,8 +34,8 @@ from benchmarks.faults_common import (
     row_text_keys,
     run_command,
     run_dir_problems,
+    run_matches,
     run_to_end,
-    table_differences,
 )
 
 _STAGE_LINE = re.compile(r"INFO\s+(\w+): (started|done in)")
@@ -128,7 +128,7 @@ def kill_trials(
         if proc.returncode != 0:
             problems.append(f"rerun failed: {proc.stderr[-400:]!r}")
         else:
-            problems += run_dir_problems(final) + table_differences(ref.run_dir, final)
+            problems += run_matches(ref.run_dir, final)
             problems += cache_problems(cache, ref.vectors)
             import json
 
@@ -175,7 +175,7 @@ def concurrent_runs(work: Path, ref: Reference, *, rounds: int = 1) -> Outcome:
                 problems.append(f"exit codes {codes}: {[p.stderr[-300:] for p in done if p.returncode]}")
             for d in dict.fromkeys(dirs):
                 if (d / RUN_ID).exists():
-                    problems += run_dir_problems(d / RUN_ID) + table_differences(ref.run_dir, d / RUN_ID)
+                    problems += run_matches(ref.run_dir, d / RUN_ID)
                 else:
                     problems.append(f"{d.name}/{RUN_ID} missing")
                 if hidden_entries(d):
@@ -244,7 +244,7 @@ def disk_full(
                 if "Embedding cache not written" not in proc.stderr:
                     problems.append("no warning that the cache was not written")
                 if not problems:
-                    problems += run_dir_problems(out_dir / RUN_ID) + table_differences(ref.run_dir, out_dir / RUN_ID)
+                    problems += run_matches(ref.run_dir, out_dir / RUN_ID)
                 problems += cache_problems(cache, ref.vectors)
                 without_cache += not problems
                 out.fail(name, problems)

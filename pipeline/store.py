@@ -1,4 +1,4 @@
-"""Where a run's artifacts live, how they are written, and the on-disk embedding cache.
+"""Where a run's artifacts live and how they are written (the embedding cache: ``pipeline.embedding_cache``).
 
 Writes are atomic twice over: each file is written to a temporary name and renamed, and the whole
 run is assembled in ``<out>/.<run-id>.<hex>.partial/`` and renamed to ``<out>/<run-id>/`` only when it
