@@ -64,7 +64,9 @@ def table(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-def records(outcomes: list[Outcome], seconds: dict[str, float]) -> list[dict[str, Any]]:
+def records(outcomes: list[Outcome], seconds: dict[str, float], work: Path) -> list[dict[str, Any]]:
+    """Two records per scenario (failures; p99 for the load test): trials in ``rows``, the other figures as
+    one readable ``config`` string, so RESULTS.md's generic table stays a few columns wide."""
     from benchmarks.quality import machine_label, versions
 
     common = {
@@ -76,11 +78,14 @@ def records(outcomes: list[Outcome], seconds: dict[str, float]) -> list[dict[str
     }
     out: list[dict[str, Any]] = []
     for o in outcomes:
-        notes = [f"`{o.command}`; {seconds.get(o.scenario, 0):.0f} s on a shared 2-core machine", *o.notes[:3]]
-        notes += [f"FAILED {f}" for f in o.failures[:5]]
-        base = {**common, "dataset": o.scenario, "rows": o.trials, "config": None, "notes": notes}
+        notes = [f"{o.scenario}: `{o.command}`, {seconds.get(o.scenario, 0):.0f} s on a shared 2-core machine"]
+        notes += [f"{o.scenario}: {n}".replace(str(work), "<tmp>") for n in o.notes[:3]]
+        notes += [f"{o.scenario}: FAILED {f}".replace(str(work), "<tmp>") for f in o.failures[:5]]
+        figures = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in o.figures.items() if k != "p99_ms")
+        base = {**common, "dataset": o.scenario, "rows": o.trials, "config": figures or None, "notes": notes}
         out.append({**base, "metric": "failures", "value": len(o.failures)})
-        out += [{**base, "metric": k, "value": v} for k, v in o.figures.items() if isinstance(v, (int, float))]
+        if "p99_ms" in o.figures:
+            out.append({**base, "metric": "p99_ms", "value": o.figures["p99_ms"]})
     return out
 
 
@@ -148,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = args.out / "RESULTS.json"
         done = {o.scenario for o in outcomes}
         kept = [r for r in load_records(path) if not (r.get("section") == SECTION and r.get("dataset") in done)]
-        write_results(args.out, kept + records(outcomes, seconds))
+        write_results(args.out, kept + records(outcomes, seconds, work))
         print(f"recorded in {path} and {args.out / 'RESULTS.md'}")
     return 1 if any(o.failures for o in outcomes) else 0
 
