@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fault_helpers import no_failures
-
 from benchmarks.faults_fuzz import GENERATORS, fuzz
 from benchmarks.faults_serve import ABUSE, abuse, killed_review_server, load, two_review_servers
+from faults.fault_helpers import no_failures
 
 
 def test_fuzzed_exports_of_every_kind_never_crash_and_every_row_is_accounted_for(tmp_path):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from fault_helpers import no_failures
 
 from benchmarks.faults_runs import can_mount, concurrent_runs, disk_full, kill_trials
+from faults.fault_helpers import no_failures
 
 
 def test_kill_9_in_embed_report_and_publish_leaves_no_broken_folder_or_cache(tmp_path, reference):
