@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test test-fast lint format bench bench-quick bench-daily bench-labels clean
+.PHONY: help setup demo test test-fast lint format bench bench-quick bench-daily bench-labels faults clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -90,6 +90,11 @@ $(JUDGE_STAMP): $(STAMP)
 
 bench-labels: setup $(BENCH_STAMP) $(JUDGE_STAMP) ## Theme labels vs BANKING77 test intent names: keyword, phrase and BERTopic labels (~4 min)
 	$(PY) -m benchmarks.labels --datasets test
+
+# faults: real processes under kill -9, two runs at once, a tmpfs disk full (needs root to mount; skipped
+# otherwise), 520 fuzzed exports, 1,000 requests from 20 clients and hostile requests, two review servers.
+faults: setup ## Reliability under faults (issue 18): prints a table, records it in benchmarks/RESULTS.md/json (~15 min)
+	$(PY) -m benchmarks.faults
 
 clean: ## Remove the virtualenv and caches (keeps outputs/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

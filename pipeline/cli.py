@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from pipeline.config import parse_overrides
-from pipeline.errors import EXIT_INPUT, EXIT_INTERNAL, InsightsError
+from pipeline.errors import EXIT_INPUT, EXIT_INTERNAL, InsightsError, storage_problem
 
 __all__ = ["app", "main"]
 
@@ -136,6 +136,10 @@ def run_command(
         typer.echo("interrupted: no run folder was written.", err=True)
         raise typer.Exit(130) from None
     except Exception as exc:
+        problem = storage_problem(exc)
+        if problem is not None and not debug:  # e.g. a full disk outside the run folder's own writes
+            typer.echo(f"error: cannot write {getattr(exc, 'filename', None) or 'a file'}: {problem}.", err=True)
+            raise typer.Exit(EXIT_INPUT) from None
         if debug:
             raise
         typer.echo(
@@ -158,7 +162,7 @@ def serve_command(
     """Browse a run in the web browser: themes, verbatims and full-text search over every row."""
     _setup_logging(verbose, quiet=False)
     try:
-        from pipeline.browse.serve import create_app
+        from pipeline.browse.serve import UVICORN_OPTIONS, create_app
 
         app_ = create_app(run_dir, host=host, reviewer=reviewer)
     except InsightsError as exc:
@@ -171,7 +175,7 @@ def serve_command(
     import uvicorn
 
     try:
-        uvicorn.run(app_, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(app_, host=host, port=port, log_level="warning", **UVICORN_OPTIONS)
     except OSError as exc:  # pragma: no cover - e.g. the port is taken
         typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port.", err=True)
         raise typer.Exit(EXIT_INPUT) from None

@@ -3,7 +3,8 @@
     InsightsError            base; carries the process exit code
     ├── InputError           bad input file, column or value (exit 2)
     ├── ConfigError          bad configuration or CLI option (exit 2)
-    └── ModelError           a configured model cannot be loaded (exit 2)
+    ├── ModelError           a configured model cannot be loaded (exit 2)
+    └── StorageError         an output or cache folder cannot be written: disk full, read-only (exit 2)
 
 Anything else escaping a run is an internal error (exit 1). Every message is one line and names
 the file, row, column or parameter, the value received and what to do about it.
@@ -11,6 +12,7 @@ the file, row, column or parameter, the value received and what to do about it.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 __all__ = [
@@ -21,6 +23,8 @@ __all__ = [
     "InputError",
     "InsightsError",
     "ModelError",
+    "StorageError",
+    "storage_problem",
     "where",
 ]
 
@@ -45,6 +49,35 @@ class ConfigError(InsightsError):
 
 class ModelError(InsightsError):
     """A configured model that cannot be found or loaded."""
+
+
+class StorageError(InsightsError):
+    """A file the run must write cannot be written (no space left, read-only or unwritable folder)."""
+
+
+#: errno values that mean "the disk or folder cannot take the write", not a bug: what each one says.
+_STORAGE_ERRNOS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """What a full disk or unwritable folder behind ``exc`` is, in words; None for any other error.
+
+    pyarrow reports a full disk as an OSError whose errno is unset and whose message names it.
+    """
+    if not isinstance(exc, OSError):
+        return None
+    if exc.errno in _STORAGE_ERRNOS:
+        return _STORAGE_ERRNOS[exc.errno]
+    text = str(exc)
+    if "No space left on device" in text or "[errno 28]" in text.lower():
+        return _STORAGE_ERRNOS[errno.ENOSPC]
+    return None
 
 
 def where(path: str | Path | None, row: int | None = None, column: str | None = None) -> str:

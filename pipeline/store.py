@@ -1,13 +1,21 @@
-"""Where a run's artifacts live, how they are written, and the on-disk embedding cache.
+"""Where a run's artifacts live and how they are written (the embedding cache: ``pipeline.embedding_cache``).
 
 Writes are atomic twice over: each file is written to a temporary name and renamed, and the whole
-run is assembled in ``<out>/.<run-id>.partial/`` and renamed to ``<out>/<run-id>/`` only when it is
-complete. An interrupted run leaves no half-written table where a reader would find it.
+run is assembled in ``<out>/.<run-id>.<hex>.partial/`` and renamed to ``<out>/<run-id>/`` only when it
+is complete. An interrupted run (even ``kill -9``) leaves no half-written table where a reader would
+find it: its partial folder is swept by the next run in the same folder (a live run holds an ``flock``
+on its own). Two runs may share an output folder or a run id: each assembles its own partial folder,
+and the publishing rename happens under an ``flock`` on the output folder. A forced run replaces the
+old folder in one atomic exchange (Linux ``renameat2``), so the run id is never missing. A full disk
+or an unwritable folder is a one-line :class:`~pipeline.errors.StorageError` naming the file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import fcntl
 import hashlib
 import json
 import logging
@@ -15,17 +23,21 @@ import mmap
 import os
 import re
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, StorageError, storage_problem
+
+if TYPE_CHECKING:
+    from pipeline.embedding_cache import EmbeddingCache, text_key
 
 __all__ = [
     "EmbeddingCache",
@@ -36,6 +48,7 @@ __all__ = [
     "neutralize_formulas",
     "package_versions",
     "release_pages",
+    "storage_errors",
     "text_key",
     "write_csv",
     "write_json",
@@ -71,18 +84,61 @@ RECORDED_PACKAGES = (
 )
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (Linux); 0o022 where it cannot be read."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+#: Written files get the usual permissions (0o666 less the umask), not mkstemp's private 0o600.
+_FILE_MODE = 0o666 & ~_umask()
+
+
+def _nearly_full(folder: Path) -> bool:
+    """Whether the file system of ``folder`` has under 1 MiB free (an errno-less failed write was then ENOSPC)."""
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def storage_errors(target: Path) -> Iterator[None]:
+    """Turn a full disk, a read-only or unwritable folder while writing ``target`` into a StorageError."""
+    try:
+        yield
+    except OSError as exc:
+        problem = storage_problem(exc)
+        if problem is None and exc.errno is None and _nearly_full(target.parent):
+            problem = "no space left on the device"  # numpy's short write: "N requested and M written"
+        if problem is None:
+            raise
+        raise StorageError(
+            f"{target}: cannot write it: {problem}; free space or fix the permissions of {target.parent}, "
+            "or point --out / --cache-dir elsewhere, then rerun."
+        ) from exc
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it over ``target`` only on success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, target)
-    finally:
-        tmp_path.unlink(missing_ok=True)
+    with storage_errors(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.fchmod(fd, _FILE_MODE)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        try:
+            yield tmp_path
+            os.replace(tmp_path, target)
+        finally:
+            tmp_path.unlink(missing_ok=True)
 
 
 def write_parquet(frame: pd.DataFrame, target: Path) -> None:
@@ -131,11 +187,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def text_key(text: str) -> bytes:
-    """The cache key of a text: 16 bytes of its SHA-256."""
-    return hashlib.sha256(text.encode("utf-8")).digest()[:16]
-
-
 def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str | None]:
     """Installed versions of RECORDED_PACKAGES and ``extra`` (None for a package that is missing)."""
     versions: dict[str, str | None] = {}
@@ -165,6 +216,54 @@ def release_pages(array: np.ndarray) -> None:
     mapping.madvise(mmap.MADV_DONTNEED)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # pragma: no cover - a libc without renameat2 (glibc < 2.28, musl)
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # a file system without exchange
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+@contextlib.contextmanager
+def _dir_lock(directory: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on a directory itself (no lock file left behind)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _sweep_partials(out_dir: Path) -> None:
+    """Remove the partial folders of runs that died (a live run holds an flock on its own)."""
+    for stale in [*out_dir.glob(".*.partial"), *out_dir.glob(".*.old-*")]:
+        try:
+            fd = os.open(stale, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # its run is alive
+            os.close(fd)
+            continue
+        try:
+            shutil.rmtree(stale, ignore_errors=True)
+            log.info("Removed %s, left by an interrupted run", stale)
+        finally:
+            os.close(fd)
+
+
 class RunStore:
     """The directory of one run: assembled under a hidden partial name, published on commit."""
 
@@ -176,95 +275,58 @@ class RunStore:
             )
         self.out_dir = Path(out_dir)
         self.run_id = run_id
+        self.force = force
         self.final_dir = self.out_dir / run_id
-        self.work_dir = self.out_dir / f".{run_id}.partial"
+        self.work_dir = self.out_dir / f".{run_id}.{uuid.uuid4().hex[:8]}.partial"
         if self.final_dir.exists() and not force:
             raise ConfigError(f"{self.final_dir} already exists; pass --force to overwrite or pick another --run-id.")
-        shutil.rmtree(self.work_dir, ignore_errors=True)
-        self.work_dir.mkdir(parents=True)
+        with storage_errors(self.work_dir):
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            with _dir_lock(self.out_dir):
+                _sweep_partials(self.out_dir)
+                self.work_dir.mkdir()
+                self._fd: int | None = os.open(self.work_dir, os.O_RDONLY)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)  # "alive": no other run's sweep removes it
 
     def path(self, name: str) -> Path:
         return self.work_dir / name
 
+    def _release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
     def commit(self) -> Path:
-        """Publish the finished run: replace any previous run of the same id in one rename."""
-        if self.final_dir.exists():
-            trash = self.out_dir / f".{self.run_id}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(self.final_dir, trash)
-            os.replace(self.work_dir, self.final_dir)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(self.work_dir, self.final_dir)
+        """Publish the finished run: replace any previous run of the same id in one atomic step."""
+        with storage_errors(self.final_dir), _dir_lock(self.out_dir):
+            if not self.final_dir.exists():
+                os.replace(self.work_dir, self.final_dir)
+            elif not self.force:
+                self.abandon()
+                raise ConfigError(
+                    f"{self.final_dir} was written by another run while this one ran; pass --force to "
+                    "overwrite it or pick another --run-id."
+                )
+            elif _exchange(self.work_dir, self.final_dir):
+                shutil.rmtree(self.work_dir, ignore_errors=True)  # now the old run
+            else:  # pragma: no cover - file systems without RENAME_EXCHANGE: a moment without the folder
+                trash = self.out_dir / f".{self.run_id}.old-{uuid.uuid4().hex[:8]}"
+                os.replace(self.final_dir, trash)
+                os.replace(self.work_dir, self.final_dir)
+                shutil.rmtree(trash, ignore_errors=True)
+        self._release()
         return self.final_dir
 
     def abandon(self) -> None:
         shutil.rmtree(self.work_dir, ignore_errors=True)
+        self._release()
 
 
-class EmbeddingCache:
-    """Vectors on disk keyed by (model identity, text hash), in append-only shards.
+def __getattr__(name: str) -> Any:
+    """The embedding cache lives in pipeline.embedding_cache (which writes through this module); its
+    names stay importable from here, resolved on first use to avoid a circular import."""
+    if name in ("EmbeddingCache", "text_key"):
+        from pipeline import embedding_cache
 
-    Each ``put`` writes one shard (vectors first, then keys, both atomically); a shard without its
-    keys file is ignored, so a crash mid-write cannot corrupt the cache. Vectors are memory-mapped.
-    """
-
-    def __init__(self, root: Path, model_identity: str) -> None:
-        digest = hashlib.sha256(model_identity.encode("utf-8")).hexdigest()[:16]
-        self.dir = Path(root) / "embeddings" / digest
-        self.model_identity = model_identity
-        self._index: dict[bytes, tuple[int, int]] | None = None
-        self._shards: list[np.ndarray] = []
-
-    def _load(self) -> dict[bytes, tuple[int, int]]:
-        if self._index is not None:
-            return self._index
-        index: dict[bytes, tuple[int, int]] = {}
-        self._shards = []
-        if self.dir.is_dir():
-            for keys_file in sorted(self.dir.glob("shard-*.keys.npy")):
-                vec_file = keys_file.with_name(keys_file.name.replace(".keys.npy", ".vecs.npy"))
-                try:
-                    keys = np.load(keys_file)
-                    vecs = np.load(vec_file, mmap_mode="r")
-                except (OSError, ValueError) as exc:
-                    log.warning("Skipping unreadable embedding cache shard %s: %s", keys_file, exc)
-                    continue
-                shard_no = len(self._shards)
-                self._shards.append(vecs)
-                for i, key in enumerate(keys):
-                    index[key.tobytes()] = (shard_no, i)
-        self._index = index
-        return index
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-    def get_many(self, keys: list[bytes]) -> tuple[np.ndarray | None, list[int]]:
-        """Return (vectors for found keys or None, positions of the missing keys)."""
-        index = self._load()
-        missing = [i for i, key in enumerate(keys) if key not in index]
-        if len(missing) == len(keys):
-            return None, missing
-        dim = self._shards[0].shape[1]
-        out = np.zeros((len(keys), dim), dtype=np.float32)
-        for i, key in enumerate(keys):
-            hit = index.get(key)
-            if hit is not None:
-                out[i] = self._shards[hit[0]][hit[1]]
-        return out, missing
-
-    def put_many(self, keys: list[bytes], vectors: np.ndarray) -> None:
-        if not keys:
-            return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        meta = self.dir / "model.json"
-        if not meta.exists():
-            write_json({"model_identity": self.model_identity}, meta)
-        stem = f"shard-{uuid.uuid4().hex}"
-        with atomic_path(self.dir / f"{stem}.vecs.npy") as tmp, tmp.open("wb") as handle:
-            np.save(handle, np.asarray(vectors, dtype=np.float32))
-        # (n, 16) uint8, not numpy's "S16": that type drops trailing NUL bytes of a digest.
-        key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
-        with atomic_path(self.dir / f"{stem}.keys.npy") as tmp, tmp.open("wb") as handle:
-            np.save(handle, key_array)
-        self._index = None  # reload lazily, including the new shard
+        return getattr(embedding_cache, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

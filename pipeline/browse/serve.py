@@ -12,6 +12,8 @@ raw ``text`` column). Starlette routes, uvicorn serves; bound to 127.0.0.1 by de
     GET /api/themes/{id}/verbatims         ?page=&per_page=&q=  one page of a theme's verbatims
     GET /api/search                        ?q=&page=&per_page=&theme=  full-text search over all rows
     /review, /guide, /api/review/...       the review loop (pipeline.review.web)
+
+Oversized and malformed requests are refused before any route sees them (pipeline.browse.limits).
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline.browse.limits import RequestLimits
 from pipeline.browse.report import SERVE_CSP, page_html
 from pipeline.browse.view import Limits, RunView
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "create_app", "serve"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "UVICORN_OPTIONS", "create_app", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,9 @@ SERVE_LIMITS = Limits(map_points=20_000)
 MAX_PER_PAGE = 200
 MAX_QUERY_CHARS = 200
 _LOOPBACK = ("127.0.0.1", "localhost")
+#: uvicorn settings: at most this many connections and requests at once (503 beyond, so a flood of
+#: idle connections cannot exhaust the process's files); idle keep-alive connections closed after 5 s.
+UVICORN_OPTIONS: dict[str, Any] = {"limit_concurrency": 128, "timeout_keep_alive": 5, "access_log": False}
 
 
 def _starlette() -> Any:
@@ -149,7 +155,11 @@ def create_app(run_dir: str | Path, *, host: str = DEFAULT_HOST, reviewer: str |
             *review_routes(run_dir, theme_labels, reviewer=reviewer),
             Mount("/static", StaticFiles(packages=[("pipeline.browse", "static")]), name="static"),
         ],
-        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed), Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(RequestLimits),
+            Middleware(TrustedHostMiddleware, allowed_hosts=allowed),
+            Middleware(SecurityHeaders),
+        ],
     )
 
 
@@ -160,4 +170,4 @@ def serve(
     import uvicorn
 
     app = create_app(run_dir, host=host)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, **UVICORN_OPTIONS)

@@ -195,6 +195,9 @@ def _read_jsonl(path: Path, data: bytes, warnings: Warnings) -> RawRecords:
         except json.JSONDecodeError as exc:
             bad.append((line_no, line, f"malformed JSON: {exc.msg} at char {exc.pos}"))
             continue
+        except RecursionError:
+            bad.append((line_no, line[:200], "JSON nested too deeply to read"))
+            continue
         if not isinstance(record, dict):
             bad.append((line_no, line, f"expected a JSON object, found {type(record).__name__}"))
             continue
@@ -212,6 +215,8 @@ def _read_json(path: Path, data: bytes, warnings: Warnings) -> RawRecords:
         items = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{where(path, exc.lineno)}: malformed JSON: {exc.msg}.") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply to read; flatten the records.") from None
     records: list[dict[str, Any]] = []
     source_rows: list[int] = []
     bad: list[tuple[int, str, str]] = []

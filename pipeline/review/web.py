@@ -95,6 +95,8 @@ def review_routes(run_dir: str | Path, theme_labels: dict[int, str], *, reviewer
             return json.loads(raw)
         except ValueError:
             raise ReviewInputError("the request body is not valid JSON.", 400) from None
+        except RecursionError:
+            raise ReviewInputError("the request body is JSON nested too deeply.", 400) from None
 
     def need_set() -> ReviewSet:
         if review_set is None:
