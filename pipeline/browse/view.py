@@ -10,7 +10,8 @@ column, the accounting, notes and alerts) and answers the questions the pages as
 * :meth:`RunView.bundle`: all of the above for a self-contained report, within :class:`Limits`.
 
 Only ``clean_text`` (PII-redacted) is displayed; metadata values go through the same regex redaction
-(emails, URLs, phone and card numbers, handles) before they are shown.
+(emails, URLs, phone and card numbers, handles) before they are shown. Reading a run folder lives in
+:mod:`pipeline.browse.run_files`, the JSON-ready value helpers in :mod:`pipeline.browse.values`.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.browse.run_files import TREND_FLAGS, read_alerts, read_run, theme_trends
+from pipeline.browse.values import cut_text, py_value, stamp_text
 from pipeline.clean import redact_pii
-from pipeline.errors import InputError
 from pipeline.schemas import FEEDBACK
 
-__all__ = ["SEVERITY_ORDER", "Limits", "RunView"]
+# TREND_FLAGS, read_alerts and theme_trends moved to pipeline.browse.run_files; importable from here too.
+__all__ = ["SEVERITY_ORDER", "TREND_FLAGS", "Limits", "RunView", "read_alerts", "theme_trends"]
 
 #: Most severe first; the order of the severity filter and of the overview.
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "none")
@@ -56,33 +59,6 @@ class Limits:
     hover_chars: int = 160
     #: verbatims per page in the theme view and search results
     page_size: int = 20
-
-
-def _py(value: Any) -> Any:
-    """A JSON-ready Python value: numpy scalars unwrapped, NaN/NaT as None, timestamps as ISO text."""
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        stamp = pd.Timestamp(value)
-        return None if pd.isna(stamp) else stamp.isoformat()
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_py(v) for v in value]
-    return value
-
-
-def _cut(text: Any, limit: int) -> str:
-    text = "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _stamp(value: Any) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
 
 
 class RunView:
@@ -123,32 +99,7 @@ class RunView:
     @classmethod
     def from_dir(cls, run_dir: str | Path) -> RunView:
         """Read a run folder (``themes.parquet``, ``feedback.parquet`` without ``text``, ``manifest.json``)."""
-        run_dir = Path(run_dir)
-        if not run_dir.is_dir():
-            raise InputError(f"{run_dir}: no such run folder; give a folder written by 'insights run' (outputs/<run>).")
-        missing = [n for n in ("themes.parquet", "feedback.parquet", "manifest.json") if not (run_dir / n).is_file()]
-        if missing:
-            raise InputError(
-                f"{run_dir}: not a run folder, it lacks {missing}; give a folder written by 'insights run'."
-            )
-        try:
-            manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise InputError(f"{run_dir / 'manifest.json'}: not valid JSON ({exc}); rerun 'insights run'.") from None
-        import pyarrow.parquet as pq
-
-        columns = [c for c in pq.read_schema(run_dir / "feedback.parquet").names if c != "text"]
-        feedback = pd.read_parquet(run_dir / "feedback.parquet", columns=columns)
-        themes = pd.read_parquet(run_dir / "themes.parquet")
-        return cls(
-            run_id=str(manifest.get("run_id") or run_dir.name),
-            themes=themes,
-            accounting=dict(manifest.get("accounting") or {}),
-            notes=manifest.get("notes") or [],
-            feedback=feedback,
-            alerts=read_alerts(run_dir),
-            trends=pd.read_parquet(run_dir / "trends.parquet") if (run_dir / "trends.parquet").is_file() else None,
-        )
+        return cls(**read_run(run_dir))
 
     # ------------------------------------------------------------------------------------------ summary
 
@@ -167,11 +118,11 @@ class RunView:
                 "label": str(row["label"]),
                 "keywords": [str(k) for k in list(row["keywords"])[:12]] if "keywords" in t else [],
                 "size": int(row["size"]),
-                "share": _py(row.get("share")),
-                "priority": _py(row.get("priority")),
-                "size_with_reassigned": _py(row.get("size_with_reassigned")),
-                "first_seen": _stamp(row.get("first_seen")),
-                "last_seen": _stamp(row.get("last_seen")),
+                "share": py_value(row.get("share")),
+                "priority": py_value(row.get("priority")),
+                "size_with_reassigned": py_value(row.get("size_with_reassigned")),
+                "first_seen": stamp_text(row.get("first_seen")),
+                "last_seen": stamp_text(row.get("last_seen")),
                 "reps": [str(r) for r in list(row["representatives"])] if "representatives" in t else [],
             }
             for col, key in (
@@ -183,7 +134,7 @@ class RunView:
                 ("trend", "trend"),
             ):
                 if col in t:
-                    item[key] = _py(row[col])
+                    item[key] = py_value(row[col])
             if "secondary_categories" in t and row["secondary_categories"] is not None:
                 item["secondary"] = [str(c) for c in list(row["secondary_categories"])]
             out.append(item)
@@ -192,12 +143,12 @@ class RunView:
     def overview(self) -> dict[str, Any]:
         acc = self.accounting
         out: dict[str, Any] = {
-            key: _py(acc.get(key)) for key in ("rows_in", "themed", "outliers", "excluded", "outliers_reassigned")
+            key: py_value(acc.get(key)) for key in ("rows_in", "themed", "outliers", "excluded", "outliers_reassigned")
         }
         out["excluded_by_reason"] = {str(k): int(v) for k, v in (acc.get("excluded_by_reason") or {}).items()}
         out["themes"] = len(self.themes)
         out["notes"] = self.notes
-        out["alerts"] = [{str(k): _py(v) for k, v in a.items()} for a in self.alerts]
+        out["alerts"] = [{str(k): py_value(v) for k, v in a.items()} for a in self.alerts]
         t = self.themes
         if self.has("category"):
             cats = t.assign(category=t["category"].fillna("Unmapped"))
@@ -208,7 +159,7 @@ class RunView:
                 groups.append(
                     {
                         "category": str(name),
-                        "branch": _py(branches.iloc[0]) if len(branches) else None,
+                        "branch": py_value(branches.iloc[0]) if len(branches) else None,
                         "severity": sev[0] if sev else None,
                         "themes": len(g),
                         "rows": int(g["size"].sum()),
@@ -255,7 +206,8 @@ class RunView:
         theme = fb["theme_id"].to_numpy()[idx]
         texts = fb["clean_text"].to_numpy()[idx]
         points = [
-            [int(scaled[i, 0]), int(scaled[i, 1]), int(theme[i]), _cut(texts[i], hover_chars)] for i in range(len(idx))
+            [int(scaled[i, 0]), int(scaled[i, 1]), int(theme[i]), cut_text(texts[i], hover_chars)]
+            for i in range(len(idx))
         ]
         return {"points": points, "total": total}
 
@@ -281,12 +233,12 @@ class RunView:
         a = self._arrays
         out = {
             "row_id": str(a["row_id"][i]),
-            "text": _cut(a["clean_text"][i], text_chars),
+            "text": cut_text(a["clean_text"][i], text_chars),
             "theme": int(a["theme_id"][i]),
             "status": str(a["status"][i]),
         }
         if "time" in a:
-            out["time"] = _stamp(a["time"][i])
+            out["time"] = stamp_text(a["time"][i])
         return out
 
     def metadata_columns(self) -> list[str]:
@@ -317,7 +269,7 @@ class RunView:
                     breakdowns.append(
                         {
                             "column": col,
-                            "values": [[_cut(redact_pii(v), _VALUE_CHARS), int(n)] for v, n in counts.items()],
+                            "values": [[cut_text(redact_pii(v), _VALUE_CHARS), int(n)] for v, n in counts.items()],
                         }
                     )
         return {"id": int(theme_id), "daily": daily, "breakdowns": breakdowns, "verbatims_total": len(rows)}
@@ -383,36 +335,3 @@ class RunView:
         data["details"] = details
         data["limits"] = asdict(limits)
         return data
-
-
-#: A theme's trend label from the trends stage's detector flags, the first that fired.
-TREND_FLAGS = (("new", "new"), ("spike", "spike"), ("rise", "rising"), ("escalation", "escalating"))
-
-
-def theme_trends(theme_ids: pd.Series, trends: pd.DataFrame) -> pd.Series:
-    """Per theme: ``new``, ``spike``, ``rising``, ``escalating`` or ``steady`` (None when not measured)."""
-    if not {"kind", "key"} <= set(trends.columns):
-        return pd.Series([None] * len(theme_ids), index=theme_ids.index, dtype=object)
-    rows = trends[trends["kind"] == "theme"]
-    labels: dict[str, str] = {}
-    for record in rows.to_dict("records"):
-        fired = [name for flag, name in TREND_FLAGS if bool(record.get(flag, False))]
-        labels[str(record["key"])] = fired[0] if fired else "steady"
-    return theme_ids.map(lambda t: labels.get(str(int(t)))).astype(object)
-
-
-def read_alerts(run_dir: Path) -> list[dict[str, Any]]:
-    """Alerts of a run (``alerts.json`` as a list or ``{"alerts": [...]}``, or ``alerts.parquet``), if any."""
-    path = run_dir / "alerts.json"
-    if path.is_file():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise InputError(f"{path}: not valid JSON ({exc}); fix or remove it.") from None
-        if isinstance(data, dict):
-            data = data.get("alerts", [])
-        return [a for a in data if isinstance(a, dict)] if isinstance(data, list) else []
-    path = run_dir / "alerts.parquet"
-    if path.is_file():
-        return [{str(k): _py(v) for k, v in r.items()} for r in pd.read_parquet(path).to_dict("records")]
-    return []
