@@ -1,6 +1,7 @@
 """Browse a run: the self-contained ``report.html`` and the local ``insights serve`` server.
 
-Both show the same views from the same data shaping (:mod:`pipeline.browse.view`), the same
+Both show the same views from the same data shaping (:mod:`pipeline.browse.view`, which reads a run
+folder with :mod:`pipeline.browse.run_files` and writes values with :mod:`pipeline.browse.values`), the same
 template and the same script (``static/app.js``): the report embeds a bounded slice of the run,
 the server answers the theme pages and the full-text search over every row.
 
