@@ -23,31 +23,13 @@ from typing import Any
 import numpy as np
 
 from models.embedding import SentenceTransformerEmbedder
-from models.onnx_build import (
-    META_FILE,
-    MODEL_FILE,
-    OPSET,
-    QUANTIZATION,
-    RECIPE_VERSION,
-    TOKENIZER_FILE,
-    build_in_child,
-    build_key,
-    build_onnx,
-)
+from models.onnx_build import META_FILE, MODEL_FILE, TOKENIZER_FILE, build_in_child, build_key, build_onnx
+from models.onnx_build import OPSET as OPSET  # the recipe lives in models.onnx_build; importable from here too
+from models.onnx_build import QUANTIZATION as QUANTIZATION
+from models.onnx_build import RECIPE_VERSION as RECIPE_VERSION
 from pipeline.errors import ModelError
 
-# The build recipe and its file names live in models.onnx_build; they stay importable from here.
-__all__ = [
-    "BACKEND",
-    "META_FILE",
-    "MODEL_FILE",
-    "OPSET",
-    "QUANTIZATION",
-    "RECIPE_VERSION",
-    "TOKENIZER_FILE",
-    "TOKENS_PER_BATCH",
-    "OnnxEmbedder",
-]
+__all__ = ["BACKEND", "TOKENS_PER_BATCH", "OnnxEmbedder"]
 
 log = logging.getLogger(__name__)
 
