@@ -15,12 +15,14 @@ import os
 import re
 import unicodedata
 from collections import Counter
+from pathlib import Path
 from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from pipeline.clean_cache import AnalysisCache, analysis_identity, analysis_key
 from pipeline.config import CleanConfig
 from pipeline.errors import where
 from pipeline.schemas import INGESTED, require
@@ -165,10 +167,15 @@ def _person_spans(doc: Any) -> list[Any]:
     return [ent for ent in doc.ents if ent.label_ == "PERSON" and not ent.text.startswith("[")]
 
 
-def clean(rows: pd.DataFrame, config: CleanConfig | None = None, *, nlp: Any = None) -> pd.DataFrame:
+def clean(
+    rows: pd.DataFrame, config: CleanConfig | None = None, *, nlp: Any = None, cache_dir: Path | None = None
+) -> pd.DataFrame:
     """Add the CLEANED columns to the ingest table; rows left without words are excluded.
 
-    ``nlp`` is a loaded spaCy pipeline; by default ``config.spacy_model`` is loaded lazily.
+    ``nlp`` is a loaded spaCy pipeline; by default ``config.spacy_model`` is loaded lazily. With
+    ``cache_dir`` (and ``config.use_cache``), the spaCy work per distinct text is read from and written
+    to the on-disk cache there (:mod:`pipeline.clean_cache`); a caller's own ``nlp`` is never cached, as
+    its version cannot be told.
     """
     config = config or CleanConfig()
     require(rows, INGESTED, stage="clean")
@@ -196,7 +203,7 @@ def clean(rows: pd.DataFrame, config: CleanConfig | None = None, *, nlp: Any = N
     for i in np.flatnonzero(~excluded):
         distinct.setdefault(clean_text[i], len(distinct))  # type: ignore[arg-type]
     unique_texts = list(distinct)
-    analysed = _analyse(unique_texts, config, nlp)
+    analysed = _analyse(unique_texts, config, nlp, _cache(config, nlp, cache_dir))
     lemmas = [""] * n
     phrases: list[list[str]] = [[] for _ in range(n)]
     language: list[str | None] = [None] * n
@@ -348,19 +355,58 @@ def finish_text(text: str, spans: Spans, public: set[str]) -> str:
     return redacted
 
 
-def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str, str, list[str]]]:
+def _cache(config: CleanConfig, nlp: Any, cache_dir: Path | None) -> AnalysisCache | None:
+    if cache_dir is None or not config.use_cache or nlp is not None:
+        return None
+    identity = analysis_identity(config)
+    if identity is None:
+        log.info("No clean cache: the version of spaCy pipeline %s cannot be told.", config.spacy_model)
+        return None
+    return AnalysisCache(cache_dir, identity)
+
+
+def _analyse(
+    texts: list[str], config: CleanConfig, nlp: Any, cache: AnalysisCache | None = None
+) -> list[tuple[str, str, list[str]]]:
     """(clean text with names redacted, lemmas, phrases) for each distinct text."""
     if not texts:
         return []
     common = common_capitalized(texts) if uses_common_words(config, nlp) else frozenset()
-    workers = _workers(config, nlp, len(texts))
-    if workers > 1:
-        terms, persons = _analyse_in_processes(texts, config, common, workers)
+    if cache is None:
+        terms, persons = _analyse_fresh(texts, config, nlp, common)
     else:
-        terms, persons = analyse_texts(texts, config, nlp, common)
+        terms, persons = _analyse_cached(texts, config, common, cache)
     counts = Counter(name for spans in persons for name in person_names(spans))
     public = public_names(counts, len(texts), common)
     return [(finish_text(text, persons[i], public), *terms[i]) for i, text in enumerate(texts)]
+
+
+def _analyse_fresh(
+    texts: list[str], config: CleanConfig, nlp: Any, common: frozenset[str]
+) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
+    workers = _workers(config, nlp, len(texts))
+    if workers > 1:
+        return _analyse_in_processes(texts, config, common, workers)
+    return analyse_texts(texts, config, nlp, common)
+
+
+def _analyse_cached(
+    texts: list[str], config: CleanConfig, common: frozenset[str], cache: AnalysisCache
+) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
+    """:func:`_analyse_fresh` for the texts not in ``cache``, the cache's entries for the others.
+
+    A text's key holds its capitalized words that are in ``common``: in the fast mode they decide where
+    NER reads (see :func:`_name_windows`), so the same text in another corpus can get other spans.
+    """
+    keys = [analysis_key(t, capitalized_words(t) & common if common else ()) for t in texts]
+    found = cache.get_many(keys)
+    todo = [i for i, key in enumerate(keys) if key not in found]
+    log.info("Clean cache: %d of %d distinct texts found, %d to analyse", len(texts) - len(todo), len(texts), len(todo))
+    fresh_terms, fresh_persons = _analyse_fresh([texts[i] for i in todo], config, None, common)
+    fresh = {keys[i]: (fresh_terms[j], fresh_persons[j]) for j, i in enumerate(todo)}
+    cache.put_many(fresh)
+    found.update(fresh)
+    return [found[key][0] for key in keys], [list(found[key][1]) for key in keys]
 
 
 def _workers(config: CleanConfig, nlp: Any, n_texts: int) -> int:

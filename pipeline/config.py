@@ -101,6 +101,11 @@ class CleanConfig(_Section):
         description="Fewest distinct texts for which the spaCy work is split over n_process processes (starting "
         "one costs about 3 s).",
     )
+    use_cache: bool = Field(
+        default=True,
+        description="Keep the spaCy work per distinct text (lemmas, phrases, names found) in an on-disk cache "
+        "beside the embedding cache (embed.cache_dir), so a re-run skips it; the output is the same either way.",
+    )
 
 
 class EmbedConfig(_Section):

@@ -41,7 +41,7 @@ from pipeline.reduce import reduce
 from pipeline.represent import represent
 from pipeline.result import RunResult
 from pipeline.review.curation import apply_curation, merge_labels
-from pipeline.store import file_sha256
+from pipeline.store import default_cache_dir, file_sha256
 from pipeline.summarize import query_rollup, summarize
 from pipeline.trends import Trends, continue_alerts, detect, no_trends, trend_weights
 
@@ -61,7 +61,8 @@ def ingest_step(ctx: LocalRun, *, inputs: Any) -> dict[str, Any]:
 
 
 def clean_step(ctx: LocalRun, *, ingested: Ingested) -> dict[str, Any]:
-    cleaned = clean(ingested.rows, ctx.config.clean, nlp=ctx.nlp)
+    cache_dir = ctx.config.embed.cache_dir or default_cache_dir()
+    cleaned = clean(ingested.rows, ctx.config.clean, nlp=ctx.nlp, cache_dir=cache_dir)
     ingested.rows = ingested.rows.iloc[:0]  # the cleaned table carries every column on: free the copy
     return {"cleaned": cleaned}
 

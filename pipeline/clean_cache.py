@@ -1,0 +1,159 @@
+"""The on-disk cache of the clean stage's spaCy work per distinct text (lemmas, phrases, PERSON spans).
+
+A warm re-run of the same export spends most of its clean time in spaCy; the result of that work for
+a text depends only on the text, the spaCy pipeline and a few clean settings (and, in the fast mode,
+on which of the text's capitalized words are common in the corpus, so those words are part of the
+key). Entries live beside the embedding cache in ``<cache>/clean/<identity digest>/`` as append-only
+JSON shards, each written to a temporary name and renamed: a run killed mid-write leaves no shard, two
+runs at once each add their own, and a shard that cannot be read or has the wrong shape is skipped
+with a warning (its texts are analysed again), never a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import CleanConfig
+from pipeline.store import atomic_path
+
+__all__ = ["AnalysisCache", "analysis_identity", "analysis_key"]
+
+log = logging.getLogger(__name__)
+
+#: Bumped when what an entry holds changes, so old shards are never read as new ones.
+FORMAT = 1
+
+Terms = tuple[str, list[str]]
+Spans = list[tuple[int, int, str]]
+
+
+def _version(name: str) -> str | None:
+    for candidate in (name, name.replace("_", "-")):
+        try:
+            return metadata.version(candidate)
+        except (metadata.PackageNotFoundError, ValueError):
+            continue
+    return None
+
+
+def _model_version(name: str) -> str | None:
+    """The version of the spaCy pipeline ``name``: its package's, its meta.json's for a path, spaCy's for
+    ``blank:``; None when it cannot be told (then nothing is cached)."""
+    if name.startswith("blank:"):
+        return "blank"
+    path = Path(name)
+    if path.is_dir():
+        try:
+            meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        version = meta.get("version")
+        return f"{path.resolve()}@{version}" if isinstance(version, str) else None
+    return _version(name)
+
+
+def analysis_identity(config: CleanConfig) -> str | None:
+    """What the cached spaCy work depends on besides the text, or None when the model's version is unknown."""
+    model = _model_version(config.spacy_model)
+    if model is None:
+        return None
+    parts = (
+        f"format={FORMAT}",
+        f"model={config.spacy_model}@{model}",
+        f"spacy={_version('spacy')}",
+        f"lookups={_version('spacy-lookups-data')}",
+        f"mode={config.mode}",
+        f"redact_pii={config.redact_pii}",
+        f"redact_names={config.redact_names}",
+        f"use_parser={config.use_parser}",
+    )
+    return "|".join(parts)
+
+
+def analysis_key(text: str, anchors: Iterable[str] = ()) -> str:
+    """The key of one text's entry: 16 bytes of SHA-256 (hex) over the text and the ``anchors`` (its
+    capitalized words that are common in the corpus, which steer the fast mode's NER windows)."""
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
+    for word in sorted(anchors):
+        digest.update(b"\0" + word.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:32]
+
+
+def _entry(value: Any) -> tuple[Terms, Spans] | None:
+    """A stored value as (lemmas, phrases), spans, or None if it does not have that shape."""
+    if not (isinstance(value, list) and len(value) == 3):
+        return None
+    lemmas, phrases, spans = value
+    if not isinstance(lemmas, str) or not isinstance(phrases, list) or not isinstance(spans, list):
+        return None
+    if not all(isinstance(p, str) for p in phrases):
+        return None
+    out: Spans = []
+    for span in spans:
+        if not (isinstance(span, list) and len(span) == 3):
+            return None
+        start, end, name = span
+        if type(start) is not int or type(end) is not int or not isinstance(name, str):
+            return None
+        out.append((start, end, name))
+    return (lemmas, phrases), out
+
+
+class AnalysisCache:
+    """Per-text clean results on disk keyed by (analysis identity, :func:`analysis_key`)."""
+
+    def __init__(self, root: Path, identity: str) -> None:
+        digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+        self.dir = Path(root) / "clean" / digest
+        self.identity = identity
+
+    def get_many(self, keys: list[str]) -> dict[str, tuple[Terms, Spans]]:
+        """The entries found for ``keys`` (a key missing from the result is to be analysed)."""
+        wanted = set(keys)
+        found: dict[str, tuple[Terms, Spans]] = {}
+        if not wanted or not self.dir.is_dir():
+            return found
+        for shard in sorted(self.dir.glob("shard-*.json")):
+            try:
+                data = json.loads(shard.read_text(encoding="utf-8"))
+                if not isinstance(data, dict) or data.get("identity") != self.identity:
+                    raise ValueError("not a shard of this cache")
+                entries = data["entries"]
+                if not isinstance(entries, dict):
+                    raise ValueError("entries is not a mapping")
+                shard_found: dict[str, tuple[Terms, Spans]] = {}
+                for key in wanted.intersection(entries):
+                    entry = _entry(entries[key])
+                    if entry is None:
+                        raise ValueError(f"entry {key} has the wrong shape")
+                    shard_found[key] = entry
+            except (OSError, ValueError, KeyError) as exc:  # JSONDecodeError is a ValueError
+                log.warning("Skipping unreadable clean cache shard %s: %s", shard, exc)
+                continue
+            found.update(shard_found)
+            wanted.difference_update(shard_found)
+            if not wanted:
+                break
+        return found
+
+    def put_many(self, entries: dict[str, tuple[Terms, Spans]]) -> None:
+        """Add one shard with ``entries`` (written to a temporary name, then renamed)."""
+        if not entries:
+            return
+        payload = {
+            "identity": self.identity,
+            "entries": {key: [terms[0], terms[1], [list(s) for s in spans]] for key, (terms, spans) in entries.items()},
+        }
+        try:
+            with atomic_path(self.dir / f"shard-{uuid.uuid4().hex}.json") as tmp:
+                tmp.write_text(json.dumps(payload), encoding="ascii")  # ASCII escapes: any str survives
+        except OSError as exc:
+            # A cache that cannot be written costs the next run time, not this run its result.
+            log.warning("Could not write the clean cache in %s: %s", self.dir, exc)
