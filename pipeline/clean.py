@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from pipeline.clean_cache import AnalysisCache, analysis_identity, analysis_key
+from pipeline.clean_cache import AnalysisCache, LanguageCache, analysis_identity, analysis_key, language_identity
 from pipeline.config import CleanConfig
 from pipeline.errors import where
 from pipeline.schemas import INGESTED, require
@@ -203,11 +203,13 @@ def clean(
     for i in np.flatnonzero(~excluded):
         distinct.setdefault(clean_text[i], len(distinct))  # type: ignore[arg-type]
     unique_texts = list(distinct)
-    analysed = _analyse(unique_texts, config, nlp, _cache(config, nlp, cache_dir))
+    cache_dir = cache_dir if config.use_cache and nlp is None else None
+    analysed = _analyse(unique_texts, config, nlp, _cache(config, cache_dir))
     lemmas = [""] * n
     phrases: list[list[str]] = [[] for _ in range(n)]
     language: list[str | None] = [None] * n
-    languages = detect_languages([a[0] for a in analysed]) if config.detect_language else [None] * len(analysed)
+    finished = [a[0] for a in analysed]
+    languages = _languages(finished, cache_dir) if config.detect_language else [None] * len(analysed)
     for i in np.flatnonzero(~excluded):
         k = distinct[clean_text[i]]  # type: ignore[index]
         clean_text[i], lemmas[i], phrases[i] = analysed[k]
@@ -355,8 +357,8 @@ def finish_text(text: str, spans: Spans, public: set[str]) -> str:
     return redacted
 
 
-def _cache(config: CleanConfig, nlp: Any, cache_dir: Path | None) -> AnalysisCache | None:
-    if cache_dir is None or not config.use_cache or nlp is not None:
+def _cache(config: CleanConfig, cache_dir: Path | None) -> AnalysisCache | None:
+    if cache_dir is None:
         return None
     identity = analysis_identity(config)
     if identity is None:
@@ -541,6 +543,20 @@ def _splice_persons(text: str, spans: list[tuple[int, int, str]], public: set[st
         last = end
     parts.append(text[last:])
     return _DUPLICATE_PLACEHOLDER.sub(r"\1", "".join(parts))
+
+
+def _languages(texts: list[str], cache_dir: Path | None) -> list[str | None]:
+    """:func:`detect_languages`, with the labels of texts seen before read from the cache in ``cache_dir``."""
+    if cache_dir is None:
+        return detect_languages(texts)
+    cache = LanguageCache(cache_dir, language_identity())
+    keys = [analysis_key(t) for t in texts]
+    found = cache.get_many(keys)
+    todo = [i for i, key in enumerate(keys) if key not in found]
+    fresh = {keys[i]: (lang,) for i, lang in zip(todo, detect_languages([texts[i] for i in todo]), strict=True)}
+    cache.put_many(fresh)
+    found.update(fresh)
+    return [found[key][0] for key in keys]
 
 
 def detect_languages(texts: list[str]) -> list[str | None]:

@@ -18,12 +18,12 @@ import uuid
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pipeline.config import CleanConfig
 from pipeline.store import atomic_path
 
-__all__ = ["AnalysisCache", "analysis_identity", "analysis_key"]
+__all__ = ["AnalysisCache", "LanguageCache", "analysis_identity", "analysis_key", "language_identity"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ FORMAT = 1
 
 Terms = tuple[str, list[str]]
 Spans = list[tuple[int, int, str]]
+V = TypeVar("V")
 
 
 def _version(name: str) -> str | None:
@@ -77,6 +78,11 @@ def analysis_identity(config: CleanConfig) -> str | None:
     return "|".join(parts)
 
 
+def language_identity() -> str:
+    """What a cached language label depends on besides the text: the language identifier's version."""
+    return f"format={FORMAT}|py3langid={_version('py3langid')}"
+
+
 def analysis_key(text: str, anchors: Iterable[str] = ()) -> str:
     """The key of one text's entry: 16 bytes of SHA-256 (hex) over the text and the ``anchors`` (its
     capitalized words that are common in the corpus, which steer the fast mode's NER windows)."""
@@ -106,18 +112,28 @@ def _entry(value: Any) -> tuple[Terms, Spans] | None:
     return (lemmas, phrases), out
 
 
-class AnalysisCache:
-    """Per-text clean results on disk keyed by (analysis identity, :func:`analysis_key`)."""
+class _ShardCache(Generic[V]):
+    """Per-text values on disk in JSON shards keyed by (identity, key); ``_parse`` checks a stored value."""
+
+    kind = ""
 
     def __init__(self, root: Path, identity: str) -> None:
-        digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+        digest = hashlib.sha256(f"{self.kind}|{identity}".encode()).hexdigest()[:16]
         self.dir = Path(root) / "clean" / digest
         self.identity = identity
 
-    def get_many(self, keys: list[str]) -> dict[str, tuple[Terms, Spans]]:
+    @staticmethod
+    def _parse(value: Any) -> V | None:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    @staticmethod
+    def _dump(value: V) -> Any:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def get_many(self, keys: list[str]) -> dict[str, V]:
         """The entries found for ``keys`` (a key missing from the result is to be analysed)."""
         wanted = set(keys)
-        found: dict[str, tuple[Terms, Spans]] = {}
+        found: dict[str, V] = {}
         if not wanted or not self.dir.is_dir():
             return found
         for shard in sorted(self.dir.glob("shard-*.json")):
@@ -128,9 +144,9 @@ class AnalysisCache:
                 entries = data["entries"]
                 if not isinstance(entries, dict):
                     raise ValueError("entries is not a mapping")
-                shard_found: dict[str, tuple[Terms, Spans]] = {}
+                shard_found: dict[str, V] = {}
                 for key in wanted.intersection(entries):
-                    entry = _entry(entries[key])
+                    entry = self._parse(entries[key])
                     if entry is None:
                         raise ValueError(f"entry {key} has the wrong shape")
                     shard_found[key] = entry
@@ -143,13 +159,13 @@ class AnalysisCache:
                 break
         return found
 
-    def put_many(self, entries: dict[str, tuple[Terms, Spans]]) -> None:
+    def put_many(self, entries: dict[str, V]) -> None:
         """Add one shard with ``entries`` (written to a temporary name, then renamed)."""
         if not entries:
             return
         payload = {
             "identity": self.identity,
-            "entries": {key: [terms[0], terms[1], [list(s) for s in spans]] for key, (terms, spans) in entries.items()},
+            "entries": {key: self._dump(value) for key, value in entries.items()},
         }
         try:
             with atomic_path(self.dir / f"shard-{uuid.uuid4().hex}.json") as tmp:
@@ -157,3 +173,34 @@ class AnalysisCache:
         except OSError as exc:
             # A cache that cannot be written costs the next run time, not this run its result.
             log.warning("Could not write the clean cache in %s: %s", self.dir, exc)
+
+
+class AnalysisCache(_ShardCache[tuple[Terms, Spans]]):
+    """The spaCy work per text, keyed by :func:`analysis_key` under an :func:`analysis_identity`."""
+
+    kind = "analysis"
+
+    @staticmethod
+    def _parse(value: Any) -> tuple[Terms, Spans] | None:
+        return _entry(value)
+
+    @staticmethod
+    def _dump(value: tuple[Terms, Spans]) -> Any:
+        (lemmas, phrases), spans = value
+        return [lemmas, phrases, [list(s) for s in spans]]
+
+
+class LanguageCache(_ShardCache[tuple[str | None]]):
+    """The language label per finished text (names redacted), under a :func:`language_identity`."""
+
+    kind = "language"
+
+    @staticmethod
+    def _parse(value: Any) -> tuple[str | None] | None:
+        if isinstance(value, list) and len(value) == 1 and (value[0] is None or isinstance(value[0], str)):
+            return (value[0],)
+        return None
+
+    @staticmethod
+    def _dump(value: tuple[str | None]) -> Any:
+        return list(value)

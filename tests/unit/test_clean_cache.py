@@ -36,9 +36,9 @@ def test_cold_and_warm_cached_runs_give_the_table_of_an_uncached_run(tmp_path, m
     config = CleanConfig(mode=mode)
     plain = clean(rows, config)
     cold = clean(rows, config, cache_dir=tmp_path)
-    assert len(_shards(tmp_path)) == 1
+    assert len(_shards(tmp_path)) == 2  # the spaCy work and the language labels
     warm = clean(rows, config, cache_dir=tmp_path)
-    assert len(_shards(tmp_path)) == 1  # nothing new to write
+    assert len(_shards(tmp_path)) == 2  # nothing new to write
     pd.testing.assert_frame_equal(cold, plain)
     pd.testing.assert_frame_equal(warm, plain)
     assert "[PERSON]" in plain["clean_text"].iloc[-1]  # the names really went through the cached spans
@@ -55,9 +55,16 @@ def test_a_warm_run_does_no_spacy_work(tmp_path, monkeypatch):
         calls.append(len(texts))
         return real(texts, *args, **kwargs)
 
+    def no_language_work(texts):
+        assert not texts, "a cached text's language was identified again"
+        return []
+
     monkeypatch.setattr(clean_module, "analyse_texts", counting)
+    monkeypatch.setattr(clean_module, "detect_languages", no_language_work)
     clean(rows, CleanConfig(), cache_dir=tmp_path)
     assert calls == [0]
+    monkeypatch.undo()
+    monkeypatch.setattr(clean_module, "analyse_texts", counting)
     clean(_rows([*_TEXTS, "a brand new text about refunds"]), CleanConfig(), cache_dir=tmp_path)
     assert calls[-1] >= 1  # only the texts not seen (or seen with other common words) are analysed
 
@@ -68,7 +75,7 @@ def test_a_damaged_shard_is_skipped_and_its_texts_analysed_again(tmp_path, damag
     rows = _rows()
     plain = clean(rows, CleanConfig())
     clean(rows, CleanConfig(), cache_dir=tmp_path)
-    (shard,) = _shards(tmp_path)
+    (shard,) = AnalysisCache(tmp_path, analysis_identity(CleanConfig())).dir.glob("shard-*.json")
     raw = shard.read_text(encoding="ascii")
     if damage == "torn":
         shard.write_text(raw[: len(raw) // 2], encoding="ascii")
@@ -82,7 +89,7 @@ def test_a_damaged_shard_is_skipped_and_its_texts_analysed_again(tmp_path, damag
         shard.write_text(json.dumps(data), encoding="ascii")
     again = clean(rows, CleanConfig(), cache_dir=tmp_path)
     pd.testing.assert_frame_equal(again, plain)
-    assert len(_shards(tmp_path)) == 2  # the texts were analysed again and written to a new shard
+    assert len(_shards(tmp_path)) == 3  # the texts were analysed again and written to a new shard
 
 
 def test_use_cache_false_reads_and_writes_nothing(tmp_path):
@@ -91,7 +98,7 @@ def test_use_cache_false_reads_and_writes_nothing(tmp_path):
     clean(rows, config, cache_dir=tmp_path)
     assert not (tmp_path / "clean").exists()
     clean(rows, config.model_copy(update={"use_cache": True}), cache_dir=tmp_path)
-    assert len(_shards(tmp_path)) == 1
+    assert len(_shards(tmp_path)) == 2
 
 
 def test_a_callers_own_nlp_is_never_cached(tmp_path):
