@@ -148,6 +148,12 @@ class ReduceConfig(_Section):
     map_n_epochs: int = Field(
         default=200, ge=10, description="Epochs of the 2-d map: it is only looked at, so it gets fewer."
     )
+    use_cache: bool = Field(
+        default=True,
+        description="Keep each fit of the default reducer on disk beside the embedding cache (embed.cache_dir), "
+        "keyed by the vectors, these settings and the seed: a re-run of the same export reads the coordinates "
+        "it would compute again.",
+    )
 
 
 class ClusterConfig(_Section):

@@ -38,6 +38,7 @@ from pipeline.ingest import Ingested, ingest, ingest_frame
 from pipeline.manifest import manifest, model_ids, new_run_id, row_accounting, sample_note
 from pipeline.plan import Step, collect_steps
 from pipeline.reduce import reduce
+from pipeline.reduce_cache import cached_reduce
 from pipeline.represent import represent
 from pipeline.result import RunResult
 from pipeline.review.curation import apply_curation, merge_labels
@@ -93,12 +94,21 @@ def embed_step(ctx: LocalRun, *, cleaned: pd.DataFrame) -> dict[str, Any]:
     return {"embedded": embedded, "rows": rows}
 
 
+def _reduce(ctx: LocalRun, vectors: np.ndarray) -> Any:
+    """The reduce fit, from the on-disk cache when the default reducer made it before."""
+    config = ctx.config
+    if ctx.reducer is not None:
+        return reduce(vectors, config.reduce, seed=config.seed, reducer=ctx.reducer)
+    cache_dir = config.embed.cache_dir or default_cache_dir()
+    return cached_reduce(vectors, config.reduce, seed=config.seed, cache_dir=cache_dir)
+
+
 def reduce_step(ctx: LocalRun, *, embedded: Embedded, rows: Rows) -> dict[str, Any]:
     config = ctx.config
     if not rows.sampled:
         reduced = None
         if rows.n_groups >= config.cluster.min_rows:
-            reduced = reduce(embedded.vectors, config.reduce, seed=config.seed, reducer=ctx.reducer)
+            reduced = _reduce(ctx, embedded.vectors)
         return {"reduced": Reduction(reduced, None)}
     # Large export: reduce, cluster and represent a sample, then assign every other text.
     weights = np.bincount(rows.group, minlength=rows.n_groups)
@@ -108,7 +118,7 @@ def reduce_step(ctx: LocalRun, *, embedded: Embedded, rows: Rows) -> dict[str, A
     local = np.full(rows.n_groups, -1, np.int64)
     local[groups] = np.arange(len(groups))
     sample = Sample(groups, local, local[rows.group] >= 0, np.asarray(embedded.vectors[groups], np.float32))
-    reduced = reduce(sample.vectors, config.reduce, seed=config.seed, reducer=ctx.reducer)
+    reduced = _reduce(ctx, sample.vectors)
     return {"reduced": Reduction(reduced, sample)}
 
 
