@@ -168,14 +168,19 @@ def _person_spans(doc: Any) -> list[Any]:
 
 
 def clean(
-    rows: pd.DataFrame, config: CleanConfig | None = None, *, nlp: Any = None, cache_dir: Path | None = None
+    rows: pd.DataFrame,
+    config: CleanConfig | None = None,
+    *,
+    nlp: Any = None,
+    cache_dir: Path | None = None,
+    show_progress: bool = False,
 ) -> pd.DataFrame:
     """Add the CLEANED columns to the ingest table; rows left without words are excluded.
 
     ``nlp`` is a loaded spaCy pipeline; by default ``config.spacy_model`` is loaded lazily. With
     ``cache_dir`` (and ``config.use_cache``), the spaCy work per distinct text is read from and written
     to the on-disk cache there (:mod:`pipeline.clean_cache`); a caller's own ``nlp`` is never cached, as
-    its version cannot be told.
+    its version cannot be told. ``show_progress``: a progress bar (texts/s) over the spaCy work.
     """
     config = config or CleanConfig()
     require(rows, INGESTED, stage="clean")
@@ -204,7 +209,7 @@ def clean(
         distinct.setdefault(clean_text[i], len(distinct))  # type: ignore[arg-type]
     unique_texts = list(distinct)
     cache_dir = cache_dir if config.use_cache and nlp is None else None
-    analysed = _analyse(unique_texts, config, nlp, _cache(config, cache_dir))
+    analysed = _analyse(unique_texts, config, nlp, _cache(config, cache_dir), show_progress=show_progress)
     lemmas = [""] * n
     phrases: list[list[str]] = [[] for _ in range(n)]
     language: list[str | None] = [None] * n
@@ -283,7 +288,7 @@ def uses_common_words(config: CleanConfig, nlp: Any) -> bool:
 
 
 def analyse_texts(
-    texts: list[str], config: CleanConfig, nlp: Any, common: frozenset[str]
+    texts: list[str], config: CleanConfig, nlp: Any, common: frozenset[str], *, show_progress: bool = False
 ) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
     """The spaCy work per distinct text: (lemmas, phrases) and the PERSON spans found.
 
@@ -291,7 +296,7 @@ def analyse_texts(
     can run it on any split of the distinct texts.
     """
     redact = config.redact_pii and config.redact_names
-    show = len(texts) >= 2000 and log.isEnabledFor(logging.INFO)
+    show = show_progress
     terms: list[tuple[str, list[str]]] = [("", [])] * len(texts)
     persons: list[Spans] = [[] for _ in texts]
     if not texts:
@@ -300,7 +305,9 @@ def analyse_texts(
         from models.nlp import load_lemmatizer, load_ner
 
         stream = load_lemmatizer().pipe(texts, batch_size=config.batch_size)
-        for i, doc in enumerate(tqdm(stream, total=len(texts), desc="clean", unit="text", disable=not show)):
+        for i, doc in enumerate(
+            tqdm(stream, total=len(texts), desc="clean", unit="text", disable=not show, leave=False)
+        ):
             terms[i] = _terms(doc, use_parser=False)
         ner = load_ner(config.spacy_model) if redact else None
         if ner is not None:
@@ -368,32 +375,32 @@ def _cache(config: CleanConfig, cache_dir: Path | None) -> AnalysisCache | None:
 
 
 def _analyse(
-    texts: list[str], config: CleanConfig, nlp: Any, cache: AnalysisCache | None = None
+    texts: list[str], config: CleanConfig, nlp: Any, cache: AnalysisCache | None = None, *, show_progress: bool = False
 ) -> list[tuple[str, str, list[str]]]:
     """(clean text with names redacted, lemmas, phrases) for each distinct text."""
     if not texts:
         return []
     common = common_capitalized(texts) if uses_common_words(config, nlp) else frozenset()
     if cache is None:
-        terms, persons = _analyse_fresh(texts, config, nlp, common)
+        terms, persons = _analyse_fresh(texts, config, nlp, common, show_progress=show_progress)
     else:
-        terms, persons = _analyse_cached(texts, config, common, cache)
+        terms, persons = _analyse_cached(texts, config, common, cache, show_progress=show_progress)
     counts = Counter(name for spans in persons for name in person_names(spans))
     public = public_names(counts, len(texts), common)
     return [(finish_text(text, persons[i], public), *terms[i]) for i, text in enumerate(texts)]
 
 
 def _analyse_fresh(
-    texts: list[str], config: CleanConfig, nlp: Any, common: frozenset[str]
+    texts: list[str], config: CleanConfig, nlp: Any, common: frozenset[str], *, show_progress: bool = False
 ) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
     workers = _workers(config, nlp, len(texts))
     if workers > 1:
-        return _analyse_in_processes(texts, config, common, workers)
-    return analyse_texts(texts, config, nlp, common)
+        return _analyse_in_processes(texts, config, common, workers, show_progress=show_progress)
+    return analyse_texts(texts, config, nlp, common, show_progress=show_progress)
 
 
 def _analyse_cached(
-    texts: list[str], config: CleanConfig, common: frozenset[str], cache: AnalysisCache
+    texts: list[str], config: CleanConfig, common: frozenset[str], cache: AnalysisCache, *, show_progress: bool = False
 ) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
     """:func:`_analyse_fresh` for the texts not in ``cache``, the cache's entries for the others.
 
@@ -404,7 +411,8 @@ def _analyse_cached(
     found = cache.get_many(keys)
     todo = [i for i, key in enumerate(keys) if key not in found]
     log.info("Clean cache: %d of %d distinct texts found, %d to analyse", len(texts) - len(todo), len(texts), len(todo))
-    fresh_terms, fresh_persons = _analyse_fresh([texts[i] for i in todo], config, None, common)
+    todo_texts = [texts[i] for i in todo]
+    fresh_terms, fresh_persons = _analyse_fresh(todo_texts, config, None, common, show_progress=show_progress)
     fresh = {keys[i]: (fresh_terms[j], fresh_persons[j]) for j, i in enumerate(todo)}
     cache.put_many(fresh)
     found.update(fresh)
@@ -436,7 +444,7 @@ def _analyse_chunk(job: _Job) -> tuple[list[tuple[str, list[str]]], list[Spans]]
 
 
 def _analyse_in_processes(
-    texts: list[str], config: CleanConfig, common: frozenset[str], workers: int
+    texts: list[str], config: CleanConfig, common: frozenset[str], workers: int, *, show_progress: bool = False
 ) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
     """:func:`analyse_texts` split over ``workers`` spawned processes, results in input order.
 
@@ -452,7 +460,7 @@ def _analyse_in_processes(
     jobs = [(texts[i : i + step], config, common) for i in range(0, len(texts), step)]
     terms: list[tuple[str, list[str]]] = []
     persons: list[Spans] = []
-    show = log.isEnabledFor(logging.INFO)
+    show = show_progress
     log.info("Cleaning %d distinct texts in %d processes", len(texts), workers)
     context = multiprocessing.get_context("spawn")
     with (

@@ -63,7 +63,7 @@ def ingest_step(ctx: LocalRun, *, inputs: Any) -> dict[str, Any]:
 
 def clean_step(ctx: LocalRun, *, ingested: Ingested) -> dict[str, Any]:
     cache_dir = ctx.config.embed.cache_dir or default_cache_dir()
-    cleaned = clean(ingested.rows, ctx.config.clean, nlp=ctx.nlp, cache_dir=cache_dir)
+    cleaned = clean(ingested.rows, ctx.config.clean, nlp=ctx.nlp, cache_dir=cache_dir, show_progress=ctx.show_progress)
     ingested.rows = ingested.rows.iloc[:0]  # the cleaned table carries every column on: free the copy
     return {"cleaned": cleaned}
 
@@ -128,7 +128,9 @@ def cluster_step(ctx: LocalRun, *, embedded: Embedded, rows: Rows, reduced: Redu
         sample = reduced.sample
         fitted = fit_themes(fit, sample.vectors, sample.local[rows.group[sample.in_sample]], config,
                             clusterer=ctx.clusterer)  # fmt: skip
-        labels, relabels, xy = assign_rest(embedded.vectors, sample.groups, fit, fitted, config.scale.batch_size)
+        labels, relabels, xy = assign_rest(
+            embedded.vectors, sample.groups, fit, fitted, config.scale.batch_size, show_progress=ctx.show_progress
+        )
         row_labels = labels[rows.group]
         params = sampled_params(
             fitted,
@@ -230,6 +232,7 @@ def classify_step(
             keyword_vectors=theme_keyword_vectors(themes, ctx.cached, ctx.config),
             nli=ctx.nli,
             row_group=rows.group,
+            show_progress=ctx.show_progress,
         )
     return {"classified": classified, "themes": classified.themes}
 
