@@ -408,13 +408,17 @@ def _analyse_cached(
     NER reads (see :func:`_name_windows`), so the same text in another corpus can get other spans.
     """
     keys = [analysis_key(t, capitalized_words(t) & common if common else ()) for t in texts]
-    found = cache.get_many(keys)
+    found: dict[str, tuple[tuple[str, list[str]], Spans]] = {}
+    stored = cache.get_many(keys)
+    for text, key in zip(texts, keys, strict=True):
+        if key in stored and all(end <= len(text) for _, end in stored[key][1]):
+            found[key] = (stored[key][0], [(start, end, text[start:end]) for start, end in stored[key][1]])
     todo = [i for i, key in enumerate(keys) if key not in found]
     log.info("Clean cache: %d of %d distinct texts found, %d to analyse", len(texts) - len(todo), len(texts), len(todo))
     todo_texts = [texts[i] for i in todo]
     fresh_terms, fresh_persons = _analyse_fresh(todo_texts, config, None, common, show_progress=show_progress)
     fresh = {keys[i]: (fresh_terms[j], fresh_persons[j]) for j, i in enumerate(todo)}
-    cache.put_many(fresh)
+    cache.put_many({key: (terms, [(start, end) for start, end, _ in spans]) for key, (terms, spans) in fresh.items()})
     found.update(fresh)
     return [found[key][0] for key in keys], [list(found[key][1]) for key in keys]
 

@@ -1,4 +1,4 @@
-"""The on-disk cache of the clean stage's spaCy work per distinct text (lemmas, phrases, PERSON spans).
+"""The on-disk cache of the clean stage's spaCy work per distinct text (lemmas, phrases, PERSON offsets).
 
 A warm re-run of the same export spends most of its clean time in spaCy; the result of that work for
 a text depends only on the text, the spaCy pipeline and a few clean settings (and, in the fast mode,
@@ -6,7 +6,8 @@ on which of the text's capitalized words are common in the corpus, so those word
 key). Entries live beside the embedding cache in ``<cache>/clean/<identity digest>/`` as append-only
 JSON shards, each written to a temporary name and renamed: a run killed mid-write leaves no shard, two
 runs at once each add their own, and a shard that cannot be read or has the wrong shape is skipped
-with a warning (its texts are analysed again), never a crash.
+with a warning (its texts are analysed again), never a crash. A PERSON span is kept as its character
+offsets only, so no name found is written out as such; the caller rebuilds it from the text.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ __all__ = ["AnalysisCache", "LanguageCache", "analysis_identity", "analysis_key"
 log = logging.getLogger(__name__)
 
 #: Bumped when what an entry holds changes, so old shards are never read as new ones.
-FORMAT = 1
+FORMAT = 2
 
 Terms = tuple[str, list[str]]
-Spans = list[tuple[int, int, str]]
+Offsets = list[tuple[int, int]]
 V = TypeVar("V")
 
 
@@ -92,8 +93,8 @@ def analysis_key(text: str, anchors: Iterable[str] = ()) -> str:
     return digest.hexdigest()[:32]
 
 
-def _entry(value: Any) -> tuple[Terms, Spans] | None:
-    """A stored value as (lemmas, phrases), spans, or None if it does not have that shape."""
+def _entry(value: Any) -> tuple[Terms, Offsets] | None:
+    """A stored value as (lemmas, phrases), PERSON offsets, or None if it does not have that shape."""
     if not (isinstance(value, list) and len(value) == 3):
         return None
     lemmas, phrases, spans = value
@@ -101,14 +102,14 @@ def _entry(value: Any) -> tuple[Terms, Spans] | None:
         return None
     if not all(isinstance(p, str) for p in phrases):
         return None
-    out: Spans = []
+    out: Offsets = []
     for span in spans:
-        if not (isinstance(span, list) and len(span) == 3):
+        if not (isinstance(span, list) and len(span) == 2):
             return None
-        start, end, name = span
-        if type(start) is not int or type(end) is not int or not isinstance(name, str):
+        start, end = span
+        if type(start) is not int or type(end) is not int or not 0 <= start < end:
             return None
-        out.append((start, end, name))
+        out.append((start, end))
     return (lemmas, phrases), out
 
 
@@ -175,19 +176,19 @@ class _ShardCache(Generic[V]):
             log.warning("Could not write the clean cache in %s: %s", self.dir, exc)
 
 
-class AnalysisCache(_ShardCache[tuple[Terms, Spans]]):
+class AnalysisCache(_ShardCache[tuple[Terms, Offsets]]):
     """The spaCy work per text, keyed by :func:`analysis_key` under an :func:`analysis_identity`."""
 
     kind = "analysis"
 
     @staticmethod
-    def _parse(value: Any) -> tuple[Terms, Spans] | None:
+    def _parse(value: Any) -> tuple[Terms, Offsets] | None:
         return _entry(value)
 
     @staticmethod
-    def _dump(value: tuple[Terms, Spans]) -> Any:
-        (lemmas, phrases), spans = value
-        return [lemmas, phrases, [list(s) for s in spans]]
+    def _dump(value: tuple[Terms, Offsets]) -> Any:
+        (lemmas, phrases), offsets = value
+        return [lemmas, phrases, [[start, end] for start, end in offsets]]
 
 
 class LanguageCache(_ShardCache[tuple[str | None]]):
