@@ -38,7 +38,7 @@ from benchmarks.faults_common import (
     run_to_end,
 )
 
-_STAGE_LINE = re.compile(r"INFO\s+(\w+): (started|done in)")
+_STAGE_LINE = re.compile(r"INFO\s+(?:\[\d+/\d+\]\s+)?(\w+): (started|done in)")
 #: Kill targets: every stage, then the publishing step after the report stage (manifest + rename).
 KILL_POINTS = (*STAGES, "commit")
 

@@ -15,12 +15,14 @@ import os
 import re
 import unicodedata
 from collections import Counter
+from pathlib import Path
 from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from pipeline.clean_cache import AnalysisCache, LanguageCache, analysis_identity, analysis_key, language_identity
 from pipeline.config import CleanConfig
 from pipeline.errors import where
 from pipeline.schemas import INGESTED, require
@@ -165,10 +167,20 @@ def _person_spans(doc: Any) -> list[Any]:
     return [ent for ent in doc.ents if ent.label_ == "PERSON" and not ent.text.startswith("[")]
 
 
-def clean(rows: pd.DataFrame, config: CleanConfig | None = None, *, nlp: Any = None) -> pd.DataFrame:
+def clean(
+    rows: pd.DataFrame,
+    config: CleanConfig | None = None,
+    *,
+    nlp: Any = None,
+    cache_dir: Path | None = None,
+    show_progress: bool = False,
+) -> pd.DataFrame:
     """Add the CLEANED columns to the ingest table; rows left without words are excluded.
 
-    ``nlp`` is a loaded spaCy pipeline; by default ``config.spacy_model`` is loaded lazily.
+    ``nlp`` is a loaded spaCy pipeline; by default ``config.spacy_model`` is loaded lazily. With
+    ``cache_dir`` (and ``config.use_cache``), the spaCy work per distinct text is read from and written
+    to the on-disk cache there (:mod:`pipeline.clean_cache`); a caller's own ``nlp`` is never cached, as
+    its version cannot be told. ``show_progress``: a progress bar (texts/s) over the spaCy work.
     """
     config = config or CleanConfig()
     require(rows, INGESTED, stage="clean")
@@ -196,11 +208,13 @@ def clean(rows: pd.DataFrame, config: CleanConfig | None = None, *, nlp: Any = N
     for i in np.flatnonzero(~excluded):
         distinct.setdefault(clean_text[i], len(distinct))  # type: ignore[arg-type]
     unique_texts = list(distinct)
-    analysed = _analyse(unique_texts, config, nlp)
+    cache_dir = cache_dir if config.use_cache and nlp is None else None
+    analysed = _analyse(unique_texts, config, nlp, _cache(config, cache_dir), show_progress=show_progress)
     lemmas = [""] * n
     phrases: list[list[str]] = [[] for _ in range(n)]
     language: list[str | None] = [None] * n
-    languages = detect_languages([a[0] for a in analysed]) if config.detect_language else [None] * len(analysed)
+    finished = [a[0] for a in analysed]
+    languages = _languages(finished, cache_dir) if config.detect_language else [None] * len(analysed)
     for i in np.flatnonzero(~excluded):
         k = distinct[clean_text[i]]  # type: ignore[index]
         clean_text[i], lemmas[i], phrases[i] = analysed[k]
@@ -274,7 +288,7 @@ def uses_common_words(config: CleanConfig, nlp: Any) -> bool:
 
 
 def analyse_texts(
-    texts: list[str], config: CleanConfig, nlp: Any, common: frozenset[str]
+    texts: list[str], config: CleanConfig, nlp: Any, common: frozenset[str], *, show_progress: bool = False
 ) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
     """The spaCy work per distinct text: (lemmas, phrases) and the PERSON spans found.
 
@@ -282,7 +296,7 @@ def analyse_texts(
     can run it on any split of the distinct texts.
     """
     redact = config.redact_pii and config.redact_names
-    show = len(texts) >= 2000 and log.isEnabledFor(logging.INFO)
+    show = show_progress
     terms: list[tuple[str, list[str]]] = [("", [])] * len(texts)
     persons: list[Spans] = [[] for _ in texts]
     if not texts:
@@ -291,7 +305,9 @@ def analyse_texts(
         from models.nlp import load_lemmatizer, load_ner
 
         stream = load_lemmatizer().pipe(texts, batch_size=config.batch_size)
-        for i, doc in enumerate(tqdm(stream, total=len(texts), desc="clean", unit="text", disable=not show)):
+        for i, doc in enumerate(
+            tqdm(stream, total=len(texts), desc="clean", unit="text", disable=not show, leave=False)
+        ):
             terms[i] = _terms(doc, use_parser=False)
         ner = load_ner(config.spacy_model) if redact else None
         if ner is not None:
@@ -348,19 +364,63 @@ def finish_text(text: str, spans: Spans, public: set[str]) -> str:
     return redacted
 
 
-def _analyse(texts: list[str], config: CleanConfig, nlp: Any) -> list[tuple[str, str, list[str]]]:
+def _cache(config: CleanConfig, cache_dir: Path | None) -> AnalysisCache | None:
+    if cache_dir is None:
+        return None
+    identity = analysis_identity(config)
+    if identity is None:
+        log.info("No clean cache: the version of spaCy pipeline %s cannot be told.", config.spacy_model)
+        return None
+    return AnalysisCache(cache_dir, identity)
+
+
+def _analyse(
+    texts: list[str], config: CleanConfig, nlp: Any, cache: AnalysisCache | None = None, *, show_progress: bool = False
+) -> list[tuple[str, str, list[str]]]:
     """(clean text with names redacted, lemmas, phrases) for each distinct text."""
     if not texts:
         return []
     common = common_capitalized(texts) if uses_common_words(config, nlp) else frozenset()
-    workers = _workers(config, nlp, len(texts))
-    if workers > 1:
-        terms, persons = _analyse_in_processes(texts, config, common, workers)
+    if cache is None:
+        terms, persons = _analyse_fresh(texts, config, nlp, common, show_progress=show_progress)
     else:
-        terms, persons = analyse_texts(texts, config, nlp, common)
+        terms, persons = _analyse_cached(texts, config, common, cache, show_progress=show_progress)
     counts = Counter(name for spans in persons for name in person_names(spans))
     public = public_names(counts, len(texts), common)
     return [(finish_text(text, persons[i], public), *terms[i]) for i, text in enumerate(texts)]
+
+
+def _analyse_fresh(
+    texts: list[str], config: CleanConfig, nlp: Any, common: frozenset[str], *, show_progress: bool = False
+) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
+    workers = _workers(config, nlp, len(texts))
+    if workers > 1:
+        return _analyse_in_processes(texts, config, common, workers, show_progress=show_progress)
+    return analyse_texts(texts, config, nlp, common, show_progress=show_progress)
+
+
+def _analyse_cached(
+    texts: list[str], config: CleanConfig, common: frozenset[str], cache: AnalysisCache, *, show_progress: bool = False
+) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
+    """:func:`_analyse_fresh` for the texts not in ``cache``, the cache's entries for the others.
+
+    A text's key holds its capitalized words that are in ``common``: in the fast mode they decide where
+    NER reads (see :func:`_name_windows`), so the same text in another corpus can get other spans.
+    """
+    keys = [analysis_key(t, capitalized_words(t) & common if common else ()) for t in texts]
+    found: dict[str, tuple[tuple[str, list[str]], Spans]] = {}
+    stored = cache.get_many(keys)
+    for text, key in zip(texts, keys, strict=True):
+        if key in stored and all(end <= len(text) for _, end in stored[key][1]):
+            found[key] = (stored[key][0], [(start, end, text[start:end]) for start, end in stored[key][1]])
+    todo = [i for i, key in enumerate(keys) if key not in found]
+    log.info("Clean cache: %d of %d distinct texts found, %d to analyse", len(texts) - len(todo), len(texts), len(todo))
+    todo_texts = [texts[i] for i in todo]
+    fresh_terms, fresh_persons = _analyse_fresh(todo_texts, config, None, common, show_progress=show_progress)
+    fresh = {keys[i]: (fresh_terms[j], fresh_persons[j]) for j, i in enumerate(todo)}
+    cache.put_many({key: (terms, [(start, end) for start, end, _ in spans]) for key, (terms, spans) in fresh.items()})
+    found.update(fresh)
+    return [found[key][0] for key in keys], [list(found[key][1]) for key in keys]
 
 
 def _workers(config: CleanConfig, nlp: Any, n_texts: int) -> int:
@@ -388,7 +448,7 @@ def _analyse_chunk(job: _Job) -> tuple[list[tuple[str, list[str]]], list[Spans]]
 
 
 def _analyse_in_processes(
-    texts: list[str], config: CleanConfig, common: frozenset[str], workers: int
+    texts: list[str], config: CleanConfig, common: frozenset[str], workers: int, *, show_progress: bool = False
 ) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
     """:func:`analyse_texts` split over ``workers`` spawned processes, results in input order.
 
@@ -404,7 +464,7 @@ def _analyse_in_processes(
     jobs = [(texts[i : i + step], config, common) for i in range(0, len(texts), step)]
     terms: list[tuple[str, list[str]]] = []
     persons: list[Spans] = []
-    show = log.isEnabledFor(logging.INFO)
+    show = show_progress
     log.info("Cleaning %d distinct texts in %d processes", len(texts), workers)
     context = multiprocessing.get_context("spawn")
     with (
@@ -495,6 +555,20 @@ def _splice_persons(text: str, spans: list[tuple[int, int, str]], public: set[st
         last = end
     parts.append(text[last:])
     return _DUPLICATE_PLACEHOLDER.sub(r"\1", "".join(parts))
+
+
+def _languages(texts: list[str], cache_dir: Path | None) -> list[str | None]:
+    """:func:`detect_languages`, with the labels of texts seen before read from the cache in ``cache_dir``."""
+    if cache_dir is None:
+        return detect_languages(texts)
+    cache = LanguageCache(cache_dir, language_identity())
+    keys = [analysis_key(t) for t in texts]
+    found = cache.get_many(keys)
+    todo = [i for i, key in enumerate(keys) if key not in found]
+    fresh = {keys[i]: (lang,) for i, lang in zip(todo, detect_languages([texts[i] for i in todo]), strict=True)}
+    cache.put_many(fresh)
+    found.update(fresh)
+    return [found[key][0] for key in keys]
 
 
 def detect_languages(texts: list[str]) -> list[str | None]:

@@ -89,7 +89,7 @@ def run_command(
     ] = None,
     master: Annotated[str | None, typer.Option(help="Spark master URL with --engine spark (default local[*]).")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default 42).")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the embedding cache.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the on-disk caches.")] = False,
     cache_dir: Annotated[Path | None, typer.Option(help="Embedding cache directory.")] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Any config key, e.g. --set cluster.reassign_threshold=0.6")
@@ -112,6 +112,8 @@ def run_command(
             "embed.model": embedding_model,
             "embed.cache_dir": str(cache_dir) if cache_dir else None,
             "embed.use_cache": False if no_cache else None,
+            "clean.use_cache": False if no_cache else None,
+            "reduce.use_cache": False if no_cache else None,
             "cluster.min_cluster_size": min_cluster_size,
             "reduce.method": reducer,
             "classify.taxonomy": str(taxonomy) if taxonomy else None,

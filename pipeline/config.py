@@ -101,6 +101,12 @@ class CleanConfig(_Section):
         description="Fewest distinct texts for which the spaCy work is split over n_process processes (starting "
         "one costs about 3 s).",
     )
+    use_cache: bool = Field(
+        default=False,
+        description="Keep the spaCy work per distinct text (lemmas, phrases, names found) in an on-disk cache "
+        "beside the embedding cache (embed.cache_dir), so a re-run skips it; the output is the same either way. "
+        "Off by default: its entries hold the lowercased words of each text before names are redacted.",
+    )
 
 
 class EmbedConfig(_Section):
@@ -142,6 +148,12 @@ class ReduceConfig(_Section):
     map_2d: bool = True
     map_n_epochs: int = Field(
         default=200, ge=10, description="Epochs of the 2-d map: it is only looked at, so it gets fewer."
+    )
+    use_cache: bool = Field(
+        default=True,
+        description="Keep each fit of the default reducer on disk beside the embedding cache (embed.cache_dir), "
+        "keyed by the vectors, these settings and the seed: a re-run of the same export reads the coordinates "
+        "it would compute again.",
     )
 
 

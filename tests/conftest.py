@@ -122,8 +122,9 @@ E2E_ROWS = 300
 def real_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Two runs with the packaged models on the first 300 sample reviews, sharing one cache.
 
-    The first run fills the embedding cache; the second, with the same seed, must reproduce
-    the first run's assignments without computing any embedding.
+    The first run fills the embedding, clean and reduce caches; the second, with the same seed, must
+    reproduce the first run's assignments without computing any embedding; the third reads neither the
+    clean nor the reduce cache, and must give the second's tables.
     """
     from pipeline import run
 
@@ -145,4 +146,6 @@ def real_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }
     first = run(sample, overrides={**overrides, "output.run_id": "first"})
     second = run(sample, overrides={**overrides, "output.run_id": "second"})
-    return {"sample": sample, "first": first, "second": second}
+    uncached = {"clean.use_cache": False, "reduce.use_cache": False, "output.run_id": "uncached"}
+    third = run(sample, overrides={**overrides, **uncached})
+    return {"sample": sample, "first": first, "second": second, "uncached": third, "cache": base / "cache"}

@@ -80,6 +80,8 @@ def run_pipeline(
 #: The part of a cache directory that holds embeddings; everything else in it (e.g. ``onnx/``, the int8
 #: model built on first use) is a model build that a cold run gets from the preparatory run.
 EMBEDDINGS_SUBDIR = "embeddings"
+#: The parts that hold results of a run (embeddings, clean's spaCy work, reduce fits): a cold run starts without them.
+RESULT_SUBDIRS = (EMBEDDINGS_SUBDIR, "clean", "reduce")
 
 
 def prepare_builds(args: argparse.Namespace, data_dir: Path) -> Path:
@@ -97,12 +99,12 @@ def prepare_builds(args: argparse.Namespace, data_dir: Path) -> Path:
 
 
 def seed_cache(cache_dir: Path, prepared: Path | None) -> list[str]:
-    """Copy the model builds (everything but embeddings) of the prepared cache into an empty cache dir."""
+    """Copy the model builds (everything but RESULT_SUBDIRS) of the prepared cache into an empty cache dir."""
     if prepared is None or not prepared.is_dir():
         return []
     seeded = []
     for child in sorted(prepared.iterdir()):
-        if child.name == EMBEDDINGS_SUBDIR:
+        if child.name in RESULT_SUBDIRS:
             continue
         if child.is_dir():
             shutil.copytree(child, cache_dir / child.name, symlinks=True)

@@ -50,17 +50,21 @@ def label_texts(
     *,
     nli: Any = None,
     batch_size: int = 50_000,
+    show_progress: bool = False,
 ) -> tuple[pd.DataFrame, int]:
     """Label distinct texts (one row each, aligned with ``vectors``): the row-level half of classify.
 
     Scored in batches, so a memory-mapped ``vectors`` never has to fit in RAM at once. Returns the
     label table (``category_id, category, severity, category_confidence, categories``) and how many
-    texts NLI re-scored.
+    texts NLI re-scored. ``show_progress``: a bar in texts/s.
     """
+    from tqdm.auto import tqdm
+
     leaves = classifier.leaves
     tables, nli_rows = [], 0
     if nli is not None:  # NLI's shortlist (the nli_max_rows most safety-like texts) is chosen over all texts
         batch_size = max(len(vectors), 1)
+    bar = tqdm(total=len(vectors), desc="classify", unit="text", disable=not show_progress, leave=False)
     for start in range(0, len(vectors), batch_size):
         batch = np.asarray(vectors[start : start + batch_size])
         batch_texts = texts[start : start + batch_size]
@@ -72,6 +76,8 @@ def label_texts(
             nli_rows += _nli.nli_rows(conf, rank, batch_texts, classifier, nli, config)
         tables.append(row_labels(rank, conf, leaves, config.max_labels))
         release_pages(vectors)
+        bar.update(len(batch))
+    bar.close()
     if not tables:
         return row_labels(np.zeros((0, len(leaves))), np.zeros((0, len(leaves))), leaves, config.max_labels), 0
     return pd.concat(tables, ignore_index=True), nli_rows

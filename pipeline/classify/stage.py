@@ -27,6 +27,7 @@ def classify(
     keyword_vectors: np.ndarray | None = None,
     nli: Any = None,
     row_group: np.ndarray | None = None,
+    show_progress: bool = False,
 ) -> Classified:
     """Label the clustered rows and their themes.
 
@@ -44,7 +45,9 @@ def classify(
         for i, g in enumerate(row_group):
             first.setdefault(int(g), i)
         group_texts = [texts[first[g]] if g in first else "" for g in range(len(row_vectors))]
-    group_table, nli_rows = label_texts(row_vectors, group_texts, classifier, config, nli=nli)
+    group_table, nli_rows = label_texts(
+        row_vectors, group_texts, classifier, config, nli=nli, show_progress=show_progress
+    )
     row_table = group_table.iloc[row_group].reset_index(drop=True)
     counts = label_counts(labels, row_table)
     result = label_themes(

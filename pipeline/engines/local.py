@@ -38,10 +38,11 @@ from pipeline.ingest import Ingested, ingest, ingest_frame
 from pipeline.manifest import manifest, model_ids, new_run_id, row_accounting, sample_note
 from pipeline.plan import Step, collect_steps
 from pipeline.reduce import reduce
+from pipeline.reduce_cache import cached_reduce
 from pipeline.represent import represent
 from pipeline.result import RunResult
 from pipeline.review.curation import apply_curation, curated_labels, merge_labels
-from pipeline.store import file_sha256
+from pipeline.store import default_cache_dir, file_sha256
 from pipeline.summarize import query_rollup, summarize
 from pipeline.trends import Trends, continue_alerts, detect, no_trends, trend_weights
 
@@ -61,7 +62,8 @@ def ingest_step(ctx: LocalRun, *, inputs: Any) -> dict[str, Any]:
 
 
 def clean_step(ctx: LocalRun, *, ingested: Ingested) -> dict[str, Any]:
-    cleaned = clean(ingested.rows, ctx.config.clean, nlp=ctx.nlp)
+    cache_dir = ctx.config.embed.cache_dir or default_cache_dir()
+    cleaned = clean(ingested.rows, ctx.config.clean, nlp=ctx.nlp, cache_dir=cache_dir, show_progress=ctx.show_progress)
     ingested.rows = ingested.rows.iloc[:0]  # the cleaned table carries every column on: free the copy
     return {"cleaned": cleaned}
 
@@ -92,12 +94,21 @@ def embed_step(ctx: LocalRun, *, cleaned: pd.DataFrame) -> dict[str, Any]:
     return {"embedded": embedded, "rows": rows}
 
 
+def _reduce(ctx: LocalRun, vectors: np.ndarray) -> Any:
+    """The reduce fit, from the on-disk cache when the default reducer made it before."""
+    config = ctx.config
+    if ctx.reducer is not None:
+        return reduce(vectors, config.reduce, seed=config.seed, reducer=ctx.reducer)
+    cache_dir = config.embed.cache_dir or default_cache_dir()
+    return cached_reduce(vectors, config.reduce, seed=config.seed, cache_dir=cache_dir)
+
+
 def reduce_step(ctx: LocalRun, *, embedded: Embedded, rows: Rows) -> dict[str, Any]:
     config = ctx.config
     if not rows.sampled:
         reduced = None
         if rows.n_groups >= config.cluster.min_rows:
-            reduced = reduce(embedded.vectors, config.reduce, seed=config.seed, reducer=ctx.reducer)
+            reduced = _reduce(ctx, embedded.vectors)
         return {"reduced": Reduction(reduced, None)}
     # Large export: reduce, cluster and represent a sample, then assign every other text.
     weights = np.bincount(rows.group, minlength=rows.n_groups)
@@ -107,7 +118,7 @@ def reduce_step(ctx: LocalRun, *, embedded: Embedded, rows: Rows) -> dict[str, A
     local = np.full(rows.n_groups, -1, np.int64)
     local[groups] = np.arange(len(groups))
     sample = Sample(groups, local, local[rows.group] >= 0, np.asarray(embedded.vectors[groups], np.float32))
-    reduced = reduce(sample.vectors, config.reduce, seed=config.seed, reducer=ctx.reducer)
+    reduced = _reduce(ctx, sample.vectors)
     return {"reduced": Reduction(reduced, sample)}
 
 
@@ -117,7 +128,9 @@ def cluster_step(ctx: LocalRun, *, embedded: Embedded, rows: Rows, reduced: Redu
         sample = reduced.sample
         fitted = fit_themes(fit, sample.vectors, sample.local[rows.group[sample.in_sample]], config,
                             clusterer=ctx.clusterer)  # fmt: skip
-        labels, relabels, xy = assign_rest(embedded.vectors, sample.groups, fit, fitted, config.scale.batch_size)
+        labels, relabels, xy = assign_rest(
+            embedded.vectors, sample.groups, fit, fitted, config.scale.batch_size, show_progress=ctx.show_progress
+        )
         row_labels = labels[rows.group]
         params = sampled_params(
             fitted,
@@ -222,6 +235,7 @@ def classify_step(
             keyword_vectors=theme_keyword_vectors(themes, ctx.cached, ctx.config),
             nli=ctx.nli,
             row_group=rows.group,
+            show_progress=ctx.show_progress,
         )
     return {"classified": classified, "themes": classified.themes}
 

@@ -116,10 +116,18 @@ def first_rows(row_group: np.ndarray, n_groups: int) -> np.ndarray:
 
 
 def assign_rest(
-    vectors: np.ndarray, groups: np.ndarray, reduced: Reduced, fitted: FittedThemes, batch: int
+    vectors: np.ndarray,
+    groups: np.ndarray,
+    reduced: Reduced,
+    fitted: FittedThemes,
+    batch: int,
+    *,
+    show_progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Local engine: labels, reassigned labels and map positions of every text, the sample's from the fit
-    and the others assigned in batches (memory stays flat)."""
+    and the others assigned in batches (memory stays flat); ``show_progress``: a bar in texts/s."""
+    from tqdm.auto import tqdm
+
     n_groups = len(vectors)
     group_labels = np.full(n_groups, -1, np.int64)
     group_reassigned = np.full(n_groups, -1, np.int64)
@@ -128,6 +136,7 @@ def assign_rest(
     group_reassigned[groups] = fitted.reassigned
     group_xy[groups] = reduced.map_2d
     rest = np.setdiff1d(np.arange(n_groups), groups)
+    bar = tqdm(total=len(rest), desc="assign", unit="text", disable=not show_progress, leave=False)
     for start in range(0, len(rest), batch):
         todo = rest[start : start + batch]
         done = assign_texts(np.asarray(vectors[todo], np.float32), fitted.model, batch_size=batch)
@@ -135,6 +144,8 @@ def assign_rest(
         group_reassigned[todo] = done.reassigned
         group_xy[todo] = done.xy
         release_pages(vectors)
+        bar.update(len(todo))
+    bar.close()
     log.info("Assigned %d texts to %d themes fitted on %d", len(rest), len(fitted.model.theme_ids), len(groups))
     return group_labels, group_reassigned, group_xy
 

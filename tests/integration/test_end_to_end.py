@@ -111,3 +111,11 @@ def test_second_run_embeds_nothing(first, second):
     assert first.manifest["embedding_cache"]["computed"] > 0
     assert second.manifest["embedding_cache"]["computed"] == 0
     assert second.manifest["embedding_cache"]["from_cache"] >= second.manifest["embedding_cache"]["groups"]
+
+
+def test_clean_and_reduce_caches_change_no_output(real_runs):
+    cache = real_runs["cache"]
+    assert list(cache.glob("clean/*/shard-*.json")) and list(cache.glob("reduce/*.npz"))
+    warm, uncached = real_runs["second"], real_runs["uncached"]
+    pd.testing.assert_frame_equal(warm.feedback, uncached.feedback)
+    pd.testing.assert_frame_equal(warm.themes, uncached.themes)
