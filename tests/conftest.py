@@ -143,6 +143,7 @@ def real_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "embed.cache_dir": str(base / "cache"),
         "output.out_dir": str(base / "out"),
         "seed": 7,
+        "clean.use_cache": True,  # opt-in; on here so the warm run is checked against an uncached one
     }
     first = run(sample, overrides={**overrides, "output.run_id": "first"})
     second = run(sample, overrides={**overrides, "output.run_id": "second"})
