@@ -1,0 +1,226 @@
+"""Clean: normalize text, redact PII, identify language, mark duplicates, extract terms.
+
+Input is the ingest table (``schemas.INGESTED``); output adds the ``schemas.CLEANED`` columns.
+The text is not lowercased and stopwords are kept: the embedder needs context. Lemmas and noun
+phrases are extracted here for keyword extraction only. spaCy runs once per distinct text,
+streamed with ``nlp.pipe(..., as_tuples=True)`` so positions travel with the texts.
+
+What lives where (other stages and the engines import only the names below, from ``pipeline.clean``):
+
+- :mod:`~pipeline.clean.text`: per-row normalization, regex PII redaction, the duplicate key.
+- :mod:`~pipeline.clean.analysis`: the spaCy work per distinct text (lemmas, phrases, PERSON spans).
+- :mod:`~pipeline.clean.names`: the fast mode's NER windows, public names, [PERSON] splicing.
+- :mod:`~pipeline.clean.language`: language identification.
+- here: the stage :func:`clean`, which composes them with the on-disk cache (:mod:`pipeline.clean_cache`).
+
+The modules here import the config, the schemas, the errors and the clean cache; never another stage.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.clean.analysis import _analyse_in_processes, _workers, analyse_texts
+from pipeline.clean.language import detect_languages
+from pipeline.clean.names import (
+    Spans,
+    capitalized_words,
+    common_capitalized,
+    common_words,
+    finish_text,
+    person_names,
+    public_names,
+    uses_common_words,
+)
+
+# The fast mode's window helpers stay importable here for the tests that pin them.
+from pipeline.clean.names import _has_name_hint as _has_name_hint
+from pipeline.clean.names import _name_windows as _name_windows
+from pipeline.clean.text import PLACEHOLDERS, canonical_key, late_exclusion, normalize_text, prepare_text, redact_pii
+from pipeline.clean_cache import AnalysisCache, LanguageCache, analysis_identity, analysis_key, language_identity
+from pipeline.config import CleanConfig
+from pipeline.errors import where
+from pipeline.schemas import INGESTED, require
+
+__all__ = [
+    "PLACEHOLDERS",
+    "analyse_texts",
+    "canonical_key",
+    "capitalized_words",
+    "clean",
+    "common_capitalized",
+    "common_words",
+    "detect_languages",
+    "finish_text",
+    "late_exclusion",
+    "normalize_text",
+    "person_names",
+    "prepare_text",
+    "public_names",
+    "redact_pii",
+    "uses_common_words",
+]
+log = logging.getLogger(__name__)
+
+
+def clean(
+    rows: pd.DataFrame,
+    config: CleanConfig | None = None,
+    *,
+    nlp: Any = None,
+    cache_dir: Path | None = None,
+    show_progress: bool = False,
+) -> pd.DataFrame:
+    """Add the CLEANED columns to the ingest table; rows left without words are excluded.
+
+    ``nlp`` is a loaded spaCy pipeline; by default ``config.spacy_model`` is loaded lazily. With
+    ``cache_dir`` (and ``config.use_cache``), the spaCy work per distinct text is read from and written
+    to the on-disk cache there (:mod:`pipeline.clean_cache`); a caller's own ``nlp`` is never cached, as
+    its version cannot be told. ``show_progress``: a progress bar (texts/s) over the spaCy work.
+    """
+    config = config or CleanConfig()
+    require(rows, INGESTED, stage="clean")
+    out = rows.copy()
+    n = len(out)
+    clean_text: list[str | None] = [None] * n
+    truncated = np.zeros(n, dtype=bool)
+    excluded = out["excluded"].to_numpy(copy=True)
+    reasons = out["exclusion_reason"].tolist()
+
+    # 1. Cheap per-row normalization and regex redaction.
+    texts = out["text"].tolist()
+    for i in np.flatnonzero(~excluded):
+        clean_text[i], truncated[i] = prepare_text(texts[i], config)
+        if truncated[i]:
+            log.warning(
+                "%s: text of %d characters truncated to clean.max_chars=%d.",
+                where(out.at[i, "source_file"], int(out.at[i, "source_row"]), "text"),
+                len(texts[i]),
+                config.max_chars,
+            )
+
+    # 2. spaCy once per distinct text: names redacted, lemmas and phrases for keywords.
+    distinct: dict[str, int] = {}
+    for i in np.flatnonzero(~excluded):
+        distinct.setdefault(clean_text[i], len(distinct))  # type: ignore[arg-type]
+    unique_texts = list(distinct)
+    cache_dir = cache_dir if config.use_cache and nlp is None else None
+    analysed = _analyse(unique_texts, config, nlp, _cache(config, cache_dir), show_progress=show_progress)
+    lemmas = [""] * n
+    phrases: list[list[str]] = [[] for _ in range(n)]
+    language: list[str | None] = [None] * n
+    finished = [a[0] for a in analysed]
+    languages = _languages(finished, cache_dir) if config.detect_language else [None] * len(analysed)
+    for i in np.flatnonzero(~excluded):
+        k = distinct[clean_text[i]]  # type: ignore[index]
+        clean_text[i], lemmas[i], phrases[i] = analysed[k]
+        language[i] = languages[k]
+
+    # 3. Rows with no words left, and languages not asked for, are excluded.
+    for i in np.flatnonzero(~excluded):
+        reason = late_exclusion(clean_text[i], language[i], config)
+        if reason is not None:
+            excluded[i], reasons[i] = True, reason
+
+    # 4. Near-duplicates share a canonical key; the first row of each key is embedded for all.
+    dup_key: list[str | None] = [None] * n
+    duplicate_of: list[str | None] = [None] * n
+    first_of: dict[str, str] = {}
+    row_ids = out["row_id"].tolist()
+    for i in np.flatnonzero(~excluded):
+        key = canonical_key(clean_text[i] or "")
+        dup_key[i] = key
+        if key in first_of:
+            duplicate_of[i] = first_of[key]
+        else:
+            first_of[key] = row_ids[i]
+
+    out["excluded"] = excluded
+    out["exclusion_reason"] = pd.Series(reasons, index=out.index, dtype=object)
+    out["clean_text"] = pd.Series(clean_text, index=out.index, dtype=object)
+    out["language"] = pd.Series(language, index=out.index, dtype=object)
+    out["truncated"] = truncated
+    out["dup_key"] = pd.Series(dup_key, index=out.index, dtype=object)
+    out["duplicate_of"] = pd.Series(duplicate_of, index=out.index, dtype=object)
+    out["lemmas"] = lemmas
+    out["phrases"] = pd.Series(phrases, index=out.index, dtype=object)
+    return out
+
+
+def _cache(config: CleanConfig, cache_dir: Path | None) -> AnalysisCache | None:
+    if cache_dir is None:
+        return None
+    identity = analysis_identity(config)
+    if identity is None:
+        log.info("No clean cache: the version of spaCy pipeline %s cannot be told.", config.spacy_model)
+        return None
+    return AnalysisCache(cache_dir, identity)
+
+
+def _analyse(
+    texts: list[str], config: CleanConfig, nlp: Any, cache: AnalysisCache | None = None, *, show_progress: bool = False
+) -> list[tuple[str, str, list[str]]]:
+    """(clean text with names redacted, lemmas, phrases) for each distinct text."""
+    if not texts:
+        return []
+    common = common_capitalized(texts) if uses_common_words(config, nlp) else frozenset()
+    if cache is None:
+        terms, persons = _analyse_fresh(texts, config, nlp, common, show_progress=show_progress)
+    else:
+        terms, persons = _analyse_cached(texts, config, common, cache, show_progress=show_progress)
+    counts = Counter(name for spans in persons for name in person_names(spans))
+    public = public_names(counts, len(texts), common)
+    return [(finish_text(text, persons[i], public), *terms[i]) for i, text in enumerate(texts)]
+
+
+def _analyse_fresh(
+    texts: list[str], config: CleanConfig, nlp: Any, common: frozenset[str], *, show_progress: bool = False
+) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
+    workers = _workers(config, nlp, len(texts))
+    if workers > 1:
+        return _analyse_in_processes(texts, config, common, workers, show_progress=show_progress)
+    return analyse_texts(texts, config, nlp, common, show_progress=show_progress)
+
+
+def _analyse_cached(
+    texts: list[str], config: CleanConfig, common: frozenset[str], cache: AnalysisCache, *, show_progress: bool = False
+) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
+    """:func:`_analyse_fresh` for the texts not in ``cache``, the cache's entries for the others.
+
+    A text's key holds its capitalized words that are in ``common``: in the fast mode they decide where
+    NER reads (see :func:`_name_windows`), so the same text in another corpus can get other spans.
+    """
+    keys = [analysis_key(t, capitalized_words(t) & common if common else ()) for t in texts]
+    found: dict[str, tuple[tuple[str, list[str]], Spans]] = {}
+    stored = cache.get_many(keys)
+    for text, key in zip(texts, keys, strict=True):
+        if key in stored and all(end <= len(text) for _, end in stored[key][1]):
+            found[key] = (stored[key][0], [(start, end, text[start:end]) for start, end in stored[key][1]])
+    todo = [i for i, key in enumerate(keys) if key not in found]
+    log.info("Clean cache: %d of %d distinct texts found, %d to analyse", len(texts) - len(todo), len(texts), len(todo))
+    todo_texts = [texts[i] for i in todo]
+    fresh_terms, fresh_persons = _analyse_fresh(todo_texts, config, None, common, show_progress=show_progress)
+    fresh = {keys[i]: (fresh_terms[j], fresh_persons[j]) for j, i in enumerate(todo)}
+    cache.put_many({key: (terms, [(start, end) for start, end, _ in spans]) for key, (terms, spans) in fresh.items()})
+    found.update(fresh)
+    return [found[key][0] for key in keys], [list(found[key][1]) for key in keys]
+
+
+def _languages(texts: list[str], cache_dir: Path | None) -> list[str | None]:
+    """:func:`detect_languages`, with the labels of texts seen before read from the cache in ``cache_dir``."""
+    if cache_dir is None:
+        return detect_languages(texts)
+    cache = LanguageCache(cache_dir, language_identity())
+    keys = [analysis_key(t) for t in texts]
+    found = cache.get_many(keys)
+    todo = [i for i, key in enumerate(keys) if key not in found]
+    fresh = {keys[i]: (lang,) for i, lang in zip(todo, detect_languages([texts[i] for i in todo]), strict=True)}
+    cache.put_many(fresh)
+    found.update(fresh)
+    return [found[key][0] for key in keys]
