@@ -224,17 +224,24 @@ def abuse(run_dir: Path) -> Outcome:
     return out
 
 
-def two_review_servers(work: Path, ref_run: Path, *, answers_per_server: int = 200, threads: int = 8) -> Outcome:
-    """Two servers on one run's review set, answers and curation edits from both at once: nothing lost or torn."""
-    out = Outcome("two review servers, one labels.jsonl", command="python -m benchmarks.faults --only review")
-    run_dir = work / "review-run"
+def _drawn_review_set(ref_run: Path, run_dir: Path, out: Outcome) -> list[str] | None:
+    """A copy of the reference run with a 40-item review set drawn; the themed items' ids (None: it failed)."""
     shutil.copytree(ref_run, run_dir)
     drawn = run_to_end([sys.executable, "-m", "pipeline", "review", str(run_dir), "--size", "40"])
     if drawn.returncode != 0:
         out.fail("insights review", [drawn.stderr[-400:]])
-        return out
+        return None
     items = pd.read_parquet(run_dir / "review" / "items.parquet")
-    themed = items[items["theme_id"] >= 0]["item_id"].tolist()
+    return items[items["theme_id"] >= 0]["item_id"].tolist()
+
+
+def two_review_servers(work: Path, ref_run: Path, *, answers_per_server: int = 200, threads: int = 8) -> Outcome:
+    """Two servers on one run's review set, answers and curation edits from both at once: nothing lost or torn."""
+    out = Outcome("two review servers, one labels.jsonl", command="python -m benchmarks.faults --only review")
+    run_dir = work / "review-run"
+    themed = _drawn_review_set(ref_run, run_dir, out)
+    if themed is None:
+        return out
     theme_ids = sorted(pd.read_parquet(run_dir / "themes.parquet")["theme_id"].astype(int).tolist())
     sent: list[tuple[str, str]] = []
     failures: list[str] = []
@@ -297,13 +304,9 @@ def killed_review_server(work: Path, ref_run: Path, *, posts: int = 300) -> Outc
     last line (if any) is skipped, and the next server appends after it."""
     out = Outcome("review server killed mid-save", command="python -m benchmarks.faults --only review")
     run_dir = work / "killed-review-run"
-    shutil.copytree(ref_run, run_dir)
-    drawn = run_to_end([sys.executable, "-m", "pipeline", "review", str(run_dir), "--size", "40"])
-    if drawn.returncode != 0:
-        out.fail("insights review", [drawn.stderr[-400:]])
+    themed = _drawn_review_set(ref_run, run_dir, out)
+    if themed is None:
         return out
-    items = pd.read_parquet(run_dir / "review" / "items.parquet")
-    themed = items[items["theme_id"] >= 0]["item_id"].tolist()
     acked: list[tuple[str, str]] = []
     with server(run_dir) as (port, proc):
 
