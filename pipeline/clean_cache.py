@@ -7,7 +7,9 @@ key). Entries live beside the embedding cache in ``<cache>/clean/<identity diges
 JSON shards, each written to a temporary name and renamed: a run killed mid-write leaves no shard, two
 runs at once each add their own, and a shard that cannot be read or has the wrong shape is skipped
 with a warning (its texts are analysed again), never a crash. A PERSON span is kept as its character
-offsets only, so no name found is written out as such; the caller rebuilds it from the text.
+offsets only, so no name found is written out as such; the caller rebuilds it from the text. The
+lemmas and phrases are still the text's own (lowercased) words from before name redaction, so the cache
+is opt-in: ``clean.use_cache`` is off by default.
 """
 
 from __future__ import annotations
