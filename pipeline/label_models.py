@@ -3,8 +3,8 @@
 Like BERTopic's representation models: the model reads a theme's keywords and a few verbatims (clean,
 PII-redacted) and proposes a label, which then passes the same checks as the extracted candidates
 (length, placeholders, profanity, one label per theme). ``represent.label_model`` names a directory
-or a Hugging Face id already in the local cache; nothing is ever downloaded (``local_files_only``),
-and none is configured by default.
+or a Hugging Face id, loaded as the embedding and NLI models are (with ``HF_HUB_OFFLINE=1``, as the
+Makefile sets, only from the local cache, failing at once otherwise); none is configured by default.
 """
 
 from __future__ import annotations
@@ -72,20 +72,19 @@ class TransformersLabeler:
                 ) from None
             try:
                 if self.task == "seq2seq":
-                    tokenizer = transformers.AutoTokenizer.from_pretrained(self.model, local_files_only=True)
-                    model = transformers.AutoModelForSeq2SeqLM.from_pretrained(self.model, local_files_only=True)
+                    tokenizer = transformers.AutoTokenizer.from_pretrained(self.model)
+                    model = transformers.AutoModelForSeq2SeqLM.from_pretrained(self.model)
                     self._pipe = (tokenizer, model.eval())
                 else:
-                    # Model and tokenizer are loaded here: pipeline(local_files_only=...) hands the flag on to
-                    # generate(), which rejects it (transformers 5.24).
-                    tokenizer = transformers.AutoTokenizer.from_pretrained(self.model, local_files_only=True)
-                    model = transformers.AutoModelForCausalLM.from_pretrained(self.model, local_files_only=True)
+                    # Model and tokenizer are loaded here, then handed to the pipeline, as for seq2seq.
+                    tokenizer = transformers.AutoTokenizer.from_pretrained(self.model)
+                    model = transformers.AutoModelForCausalLM.from_pretrained(self.model)
                     self._pipe = transformers.pipeline("text-generation", model=model, tokenizer=tokenizer)
             except (OSError, ValueError, KeyError) as exc:
                 first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
                 raise ModelError(
                     f"represent.label_model {self.model!r} cannot be loaded for {self.task} ({first}); give a local "
-                    "model directory or a Hugging Face id in the local cache, or unset it."
+                    "model directory, or a Hugging Face id (offline: one in the local cache), or unset it."
                 ) from None
             log.info("Loaded label model %s (%s)", self.model, self.task)
         return self._pipe

@@ -149,8 +149,8 @@ class RepresentConfig(_Section):
     )
     label_model: str | None = Field(
         default=None,
-        description="Optional local text2text or chat model (a directory, or a Hugging Face id already in the "
-        "local cache; never downloaded) that proposes each theme's label; none by default.",
+        description="Optional text2text or chat model (a local directory or a Hugging Face id; with "
+        "HF_HUB_OFFLINE=1 only one already in the local cache) that proposes each theme's label; none by default.",
     )
     label_model_task: Literal["text-generation", "seq2seq"] = Field(
         default="text-generation",
