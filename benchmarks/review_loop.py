@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     config = load_config(None, {})
     embedder = make_embedder(config.embed.model, batch_size=config.embed.batch_size, backend=config.embed.backend)
-    cached = CachedEmbedder(embedder, EmbeddingCache(config.embed.cache_dir or default_cache_dir(), embedder.identity))
+    cached = CachedEmbedder(embedder, EmbeddingCache(default_cache_dir(config.embed.cache_dir), embedder.identity))
     taxonomy = load_taxonomy(config.classify.taxonomy)
     leaves = {n.id for n in taxonomy.leaves}
     frame = pd.read_csv(csv)

@@ -318,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     config = load_config(None, parse_overrides(args.set))
     embedder = make_embedder(config.embed.model, batch_size=config.embed.batch_size, backend=config.embed.backend)
-    cached = CachedEmbedder(embedder, EmbeddingCache(config.embed.cache_dir or default_cache_dir(), embedder.identity))
+    cached = CachedEmbedder(embedder, EmbeddingCache(default_cache_dir(config.embed.cache_dir), embedder.identity))
     taxonomy = load_taxonomy(config.classify.taxonomy)
     started = time.perf_counter()
     classifier = PrototypeClassifier(

@@ -76,7 +76,7 @@ def embed_texts(texts: list[str], config: Any) -> np.ndarray:
     from pipeline.store import EmbeddingCache, default_cache_dir
 
     embedder = make_embedder(config.embed.model, backend=config.embed.backend, cache_dir=config.embed.cache_dir)
-    cache = EmbeddingCache(config.embed.cache_dir or default_cache_dir(), embedder.identity)
+    cache = EmbeddingCache(default_cache_dir(config.embed.cache_dir), embedder.identity)
     return CachedEmbedder(embedder, cache).encode(texts)
 
 

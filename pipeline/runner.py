@@ -93,7 +93,7 @@ def local_run(config: RunConfig, embedder: Embedder | None = None, **swaps: Any)
     baseline, carried = load_continuity(config, embedder.identity, taxonomy)
     cache = None
     if config.embed.use_cache:
-        cache = EmbeddingCache(config.embed.cache_dir or default_cache_dir(), embedder.identity)
+        cache = EmbeddingCache(default_cache_dir(config.embed.cache_dir), embedder.identity)
     return LocalRun(
         config=config,
         embedder=embedder,

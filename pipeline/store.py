@@ -198,7 +198,10 @@ def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str | None]:
     return versions
 
 
-def default_cache_dir() -> Path:
+def default_cache_dir(configured: str | Path | None = None) -> Path:
+    """The cache folder: ``configured`` (``embed.cache_dir``) when set, else $FEEDBACK_INSIGHTS_CACHE or the user's."""
+    if configured:
+        return Path(configured)
     env = os.environ.get("FEEDBACK_INSIGHTS_CACHE")
     if env:
         return Path(env)

@@ -62,7 +62,7 @@ def ingest_step(ctx: LocalRun, *, inputs: Any) -> dict[str, Any]:
 
 
 def clean_step(ctx: LocalRun, *, ingested: Ingested) -> dict[str, Any]:
-    cache_dir = ctx.config.embed.cache_dir or default_cache_dir()
+    cache_dir = default_cache_dir(ctx.config.embed.cache_dir)
     cleaned = clean(ingested.rows, ctx.config.clean, nlp=ctx.nlp, cache_dir=cache_dir, show_progress=ctx.show_progress)
     ingested.rows = ingested.rows.iloc[:0]  # the cleaned table carries every column on: free the copy
     return {"cleaned": cleaned}
@@ -99,7 +99,7 @@ def _reduce(ctx: LocalRun, vectors: np.ndarray) -> Any:
     config = ctx.config
     if ctx.reducer is not None:
         return reduce(vectors, config.reduce, seed=config.seed, reducer=ctx.reducer)
-    cache_dir = config.embed.cache_dir or default_cache_dir()
+    cache_dir = default_cache_dir(config.embed.cache_dir)
     return cached_reduce(vectors, config.reduce, seed=config.seed, cache_dir=cache_dir)
 
 

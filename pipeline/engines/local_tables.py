@@ -66,7 +66,7 @@ def feedback_table(
 
 def work_dir(config: RunConfig) -> Path:
     """Scratch space on disk for memory-mapped vectors: beside the embedding cache, not in /tmp (often RAM)."""
-    return Path(config.embed.cache_dir or default_cache_dir()) / "work"
+    return default_cache_dir(config.embed.cache_dir) / "work"
 
 
 class RowVectors:

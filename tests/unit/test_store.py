@@ -186,3 +186,9 @@ def test_released_pages_of_a_memory_mapped_array_keep_their_data(tmp_path: Path)
     release_pages(vectors)  # the OS may drop the pages from RAM; the file still holds them
     assert float(vectors[999, 7]) == 7999.0
     release_pages(np.zeros(3))  # a plain array: nothing to release, no error
+
+
+def test_a_configured_cache_dir_wins_over_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("FEEDBACK_INSIGHTS_CACHE", str(tmp_path / "env"))
+    assert default_cache_dir(str(tmp_path / "mine")) == tmp_path / "mine"
+    assert default_cache_dir(None) == tmp_path / "env"

@@ -74,7 +74,7 @@ def spark_result(ctx: SparkRun, values: MutableMapping[str, Any]) -> RunResult:
         trends={"window": trends.window, "alerts": len(trends.alerts), "query_column": ctx.query_col},
         inputs=files,
         accounting=values["accounting"],
-        embedding_cache={"groups": n_groups, "dir": str(config.embed.cache_dir or default_cache_dir())},
+        embedding_cache={"groups": n_groups, "dir": str(default_cache_dir(config.embed.cache_dir))},
         reduce={**values["reduced"].reduced.params, "fitted_on_sample": len(chosen)},
         cluster={
             **sampled_params(

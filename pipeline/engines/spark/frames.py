@@ -72,7 +72,7 @@ class Scratch:
     """Intermediate Parquet tables of one run, under the cache directory; removed at the end."""
 
     def __init__(self, spark: Any, config: RunConfig) -> None:
-        root = Path(config.embed.cache_dir or default_cache_dir()) / "work"
+        root = default_cache_dir(config.embed.cache_dir) / "work"
         root.mkdir(parents=True, exist_ok=True)
         self.dir = Path(tempfile.mkdtemp(prefix="spark-", dir=root))
         self.spark = spark

@@ -60,7 +60,7 @@ def worker_embedder(config: RunConfig) -> Any:
         )
         cache = None
         if config.embed.use_cache:
-            cache = EmbeddingCache(config.embed.cache_dir or default_cache_dir(), embedder.identity)
+            cache = EmbeddingCache(default_cache_dir(config.embed.cache_dir), embedder.identity)
         _WORKER_MODELS[key] = CachedEmbedder(embedder, cache)
     return _WORKER_MODELS[key]
 
