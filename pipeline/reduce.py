@@ -28,8 +28,13 @@ log = logging.getLogger(__name__)
 EXACT_KNN_MAX = 20_000
 
 
-def exact_knn(X: np.ndarray, k: int, *, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
-    """Exact cosine k-nearest neighbours (self included, as UMAP expects) of normalized rows."""
+def exact_knn(X: np.ndarray, k: int, *, block: int = 2048, select: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Exact cosine k-nearest neighbours (self included, as UMAP expects) of normalized rows.
+
+    Similarities are computed ``block`` rows at a time and the neighbours picked ``select`` rows at a
+    time: ``argpartition`` returns an int64 index of its whole input, so picking from the whole block
+    at once held 4x the block's similarities (about 650 MB at 20,000 points), not 0.5x as now.
+    """
     n = X.shape[0]
     indices = np.empty((n, k), dtype=np.int32)
     dists = np.empty((n, k), dtype=np.float32)
@@ -38,13 +43,17 @@ def exact_knn(X: np.ndarray, k: int, *, block: int = 2048) -> tuple[np.ndarray, 
         sims = Xf[start : start + block] @ Xf.T
         rows = np.arange(sims.shape[0])
         sims[rows, start + rows] = np.inf  # each point is its own first neighbour
-        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        part_sims = np.take_along_axis(sims, part, axis=1)
-        order = np.argsort(-part_sims, axis=1, kind="stable")
-        indices[start : start + block] = np.take_along_axis(part, order, axis=1)
-        best = np.take_along_axis(part_sims, order, axis=1)
-        best[:, 0] = 1.0
-        dists[start : start + block] = np.clip(1.0 - best, 0.0, 2.0)
+        np.negative(sims, out=sims)  # the nearest first: argpartition and argsort order ascending
+        for sub in range(0, sims.shape[0], select):
+            at = start + sub
+            neg = sims[sub : sub + select]
+            part = np.argpartition(neg, k - 1, axis=1)[:, :k]
+            part_sims = np.take_along_axis(neg, part, axis=1)
+            order = np.argsort(part_sims, axis=1, kind="stable")
+            indices[at : at + len(neg)] = np.take_along_axis(part, order, axis=1)
+            best = -np.take_along_axis(part_sims, order, axis=1)
+            best[:, 0] = 1.0
+            dists[at : at + len(neg)] = np.clip(1.0 - best, 0.0, 2.0)
     return indices, dists
 
 

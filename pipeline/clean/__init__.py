@@ -86,71 +86,86 @@ def clean(
     """
     config = config or CleanConfig()
     require(rows, INGESTED, stage="clean")
-    out = rows.copy()
+    out = rows.copy(deep=False)  # columns are replaced, never written into: the ingest table is not copied
     n = len(out)
-    clean_text: list[str | None] = [None] * n
     truncated = np.zeros(n, dtype=bool)
     excluded = out["excluded"].to_numpy(copy=True)
     reasons = out["exclusion_reason"].tolist()
 
-    # 1. Cheap per-row normalization and regex redaction.
-    texts = out["text"].tolist()
-    for i in np.flatnonzero(~excluded):
-        clean_text[i], truncated[i] = prepare_text(texts[i], config)
-        if truncated[i]:
-            log.warning(
-                "%s: text of %d characters truncated to clean.max_chars=%d.",
-                where(out.at[i, "source_file"], int(out.at[i, "source_row"]), "text"),
-                len(texts[i]),
-                config.max_chars,
-            )
+    # 1. Cheap per-row normalization and regex redaction, a chunk of rows at a time. Each row keeps the
+    # index of its distinct text, not a string of its own: a million rows hold a million small ints.
+    text_of = np.full(n, -1, dtype=np.int64)
+    distinct: dict[str, int] = {}
+    todo = np.flatnonzero(~excluded)
+    for lo in range(0, len(todo), _ROW_CHUNK):
+        part = todo[lo : lo + _ROW_CHUNK]
+        for i, text in zip(part.tolist(), out["text"].iloc[part].tolist(), strict=True):
+            prepared, truncated[i] = prepare_text(text, config)
+            if truncated[i]:
+                log.warning(
+                    "%s: text of %d characters truncated to clean.max_chars=%d.",
+                    where(out.at[i, "source_file"], int(out.at[i, "source_row"]), "text"),
+                    len(text),
+                    config.max_chars,
+                )
+            text_of[i] = distinct.setdefault(prepared, len(distinct))
 
     # 2. spaCy once per distinct text: names redacted, lemmas and phrases for keywords.
-    distinct: dict[str, int] = {}
-    for i in np.flatnonzero(~excluded):
-        distinct.setdefault(clean_text[i], len(distinct))  # type: ignore[arg-type]
     unique_texts = list(distinct)
+    del distinct
     cache_dir = cache_dir if config.use_cache and nlp is None else None
     analysed = _analyse(unique_texts, config, nlp, _cache(config, cache_dir), show_progress=show_progress)
-    lemmas = [""] * n
-    phrases: list[list[str]] = [[] for _ in range(n)]
-    language: list[str | None] = [None] * n
+    del unique_texts
     finished = [a[0] for a in analysed]
     languages = _languages(finished, cache_dir) if config.detect_language else [None] * len(analysed)
-    for i in np.flatnonzero(~excluded):
-        k = distinct[clean_text[i]]  # type: ignore[index]
-        clean_text[i], lemmas[i], phrases[i] = analysed[k]
-        language[i] = languages[k]
 
-    # 3. Rows with no words left, and languages not asked for, are excluded.
-    for i in np.flatnonzero(~excluded):
-        reason = late_exclusion(clean_text[i], language[i], config)
-        if reason is not None:
-            excluded[i], reasons[i] = True, reason
+    # 3. Rows with no words left, and languages not asked for, are excluded (the same for every row of a text).
+    late = [late_exclusion(text, lang, config) for text, lang in zip(finished, languages, strict=True)]
+    cleaned = np.flatnonzero(text_of >= 0)
+    for i in cleaned[[late[k] is not None for k in text_of[cleaned]]].tolist():
+        excluded[i], reasons[i] = True, late[text_of[i]]
 
     # 4. Near-duplicates share a canonical key; the first row of each key is embedded for all.
-    dup_key: list[str | None] = [None] * n
-    duplicate_of: list[str | None] = [None] * n
-    first_of: dict[str, str] = {}
-    row_ids = out["row_id"].tolist()
-    for i in np.flatnonzero(~excluded):
-        key = canonical_key(clean_text[i] or "")
-        dup_key[i] = key
-        if key in first_of:
-            duplicate_of[i] = first_of[key]
-        else:
-            first_of[key] = row_ids[i]
+    keys = [canonical_key(text or "") for text in finished]
+    kept = np.flatnonzero(~excluded)
+    key_codes = pd.factorize(pd.Series(keys, dtype=object))[0]
+    row_key = key_codes[text_of[kept]]
+    first_row_of_key = np.full(len(keys), -1, dtype=np.int64)
+    unique_keys, first_at = np.unique(row_key, return_index=True)
+    first_row_of_key[unique_keys] = kept[first_at]
+    first_row = first_row_of_key[row_key]
+    later = kept[first_row != kept]
+    duplicate_of = np.full(n, None, dtype=object)
+    duplicate_of[later] = out["row_id"].iloc[first_row[first_row != kept]].tolist()
 
     out["excluded"] = excluded
     out["exclusion_reason"] = pd.Series(reasons, index=out.index, dtype=object)
-    out["clean_text"] = pd.Series(clean_text, index=out.index, dtype=object)
-    out["language"] = pd.Series(language, index=out.index, dtype=object)
+    out["clean_text"] = pd.Series(_per_row(finished, text_of, cleaned, n), index=out.index, dtype=object)
+    out["language"] = pd.Series(_per_row(languages, text_of, cleaned, n), index=out.index, dtype=object)
     out["truncated"] = truncated
-    out["dup_key"] = pd.Series(dup_key, index=out.index, dtype=object)
+    out["dup_key"] = pd.Series(_per_row(keys, text_of, kept, n), index=out.index, dtype=object)
     out["duplicate_of"] = pd.Series(duplicate_of, index=out.index, dtype=object)
-    out["lemmas"] = lemmas
+    out["lemmas"] = _per_row([a[1] for a in analysed], text_of, cleaned, n, empty="").tolist()
+    phrases = _per_row([a[2] for a in analysed], text_of, cleaned, n)
+    for i in np.flatnonzero(text_of < 0).tolist():
+        phrases[i] = []
     out["phrases"] = pd.Series(phrases, index=out.index, dtype=object)
     return out
+
+
+#: Rows normalized per chunk in :func:`clean`: only one chunk's raw texts are Python strings at a time.
+_ROW_CHUNK = 100_000
+
+
+def _per_row(values: list[Any], text_of: np.ndarray, rows: np.ndarray, n: int, *, empty: Any = None) -> np.ndarray:
+    """An object column of ``n`` rows: ``values[text_of[i]]`` at each of ``rows`` (shared, not copied),
+    ``empty`` elsewhere."""
+    per_text = np.empty(len(values), dtype=object)
+    for k, value in enumerate(values):  # item by item: a list value must stay one object, not become an axis
+        per_text[k] = value
+    column = np.full(n, empty, dtype=object)
+    column[rows] = per_text[text_of[rows]]
+    return column
 
 
 def _cache(config: CleanConfig, cache_dir: Path | None) -> AnalysisCache | None:

@@ -28,6 +28,12 @@ class IngestConfig(_Section):
         default=None, description="Columns carried through as metadata; default: all other columns."
     )
     sheet: str | int = Field(default=0, description="XLSX sheet name or index.")
+    chunk_records: int = Field(
+        default=100_000,
+        ge=1,
+        description="CSV/TSV files are read and mapped this many records at a time, so reading holds one "
+        "chunk as Python strings, never the whole file (the other formats are read whole).",
+    )
 
 
 class CleanConfig(_Section):

@@ -42,7 +42,7 @@ from pipeline.reduce_cache import cached_reduce
 from pipeline.represent import represent
 from pipeline.result import RunResult
 from pipeline.review.curation import apply_curation, curated_labels, merge_labels
-from pipeline.store import default_cache_dir, file_sha256
+from pipeline.store import default_cache_dir, file_sha256, release_pages
 from pipeline.summarize import query_rollup, summarize
 from pipeline.trends import Trends, continue_alerts, detect, no_trends, trend_weights
 
@@ -118,6 +118,7 @@ def reduce_step(ctx: LocalRun, *, embedded: Embedded, rows: Rows) -> dict[str, A
     local = np.full(rows.n_groups, -1, np.int64)
     local[groups] = np.arange(len(groups))
     sample = Sample(groups, local, local[rows.group] >= 0, np.asarray(embedded.vectors[groups], np.float32))
+    release_pages(embedded.vectors)  # gathering the sample faulted in most of a memory-mapped file's pages
     reduced = _reduce(ctx, sample.vectors)
     return {"reduced": Reduction(reduced, sample)}
 

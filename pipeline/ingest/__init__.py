@@ -20,8 +20,8 @@ import pandas as pd
 from pipeline.config import IngestConfig
 from pipeline.errors import InputError
 from pipeline.ingest._records import Ingested, RawRecords, Warnings
-from pipeline.ingest.columns import ID_NAMES, TEXT_NAMES, TIME_NAMES, map_file
-from pipeline.ingest.readers import SUPPORTED_SUFFIXES, read_file
+from pipeline.ingest.columns import ID_NAMES, TEXT_NAMES, TIME_NAMES, map_chunks, map_file
+from pipeline.ingest.readers import SUPPORTED_SUFFIXES, read_chunks
 from pipeline.ingest.validate import FUTURE_TOLERANCE, finish
 
 __all__ = [
@@ -47,11 +47,10 @@ def ingest(paths: Sequence[str | Path], config: IngestConfig | None = None) -> I
     files: list[dict[str, Any]] = []
     for raw_path in paths:
         path = Path(raw_path)
-        raw = read_file(path, config, warnings)
-        frame, file_meta = map_file(path, raw, config, warnings)
-        frames.append(frame)
+        file_frames, file_meta = map_chunks(path, read_chunks(path, config, warnings), config, warnings)
+        frames.extend(file_frames)
         meta.extend(c for c in file_meta if c not in meta)
-        files.append({"path": str(path), "rows": len(frame), "bytes": path.stat().st_size})
+        files.append({"path": str(path), "rows": sum(map(len, file_frames)), "bytes": path.stat().st_size})
     for frame in frames:
         for col in meta:
             if col not in frame.columns:

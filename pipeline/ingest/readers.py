@@ -10,7 +10,8 @@ import csv
 import io
 import itertools
 import json
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from pipeline.config import IngestConfig
 from pipeline.errors import InputError, where
 from pipeline.ingest._records import RawRecords, Warnings
 
-__all__ = ["SUPPORTED_SUFFIXES", "check_header", "read_file"]
+__all__ = ["SUPPORTED_SUFFIXES", "check_header", "read_chunks", "read_file"]
 
 SUPPORTED_SUFFIXES = {
     ".csv": "csv",
@@ -106,8 +107,13 @@ def _text_encoding(path: Path, warnings: Warnings) -> str:
             newlines += piece.count(b"\n")
 
 
-def _read_csv(path: Path, warnings: Warnings) -> RawRecords:
-    """Parse the file as it streams from disk: only the records are kept, never a copy of the whole text."""
+def _csv_chunks(path: Path, warnings: Warnings, chunk_records: int) -> Iterator[RawRecords]:
+    """Parse the file as it streams from disk, ``chunk_records`` records at a time (at least one chunk).
+
+    Only one chunk's records are ever held as Python strings, so reading stays flat however long the
+    file; a chunk is handed on once the next record arrives, so the last one can still be corrected
+    when the file ends inside an unclosed quote.
+    """
     encoding = _text_encoding(path, warnings)
     with path.open(encoding=encoding, newline="") as handle:
         sample = handle.read(65536)
@@ -118,6 +124,7 @@ def _read_csv(path: Path, warnings: Warnings) -> RawRecords:
     source_rows: list[int] = []
     bad: list[tuple[int, str, str]] = []
     record: list[str] = []
+    last: int | None = None  # the line of the last record read, good or bad
     start = 1
     with path.open(encoding=encoding, newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
@@ -130,7 +137,12 @@ def _read_csv(path: Path, warnings: Warnings) -> RawRecords:
                 if header is None:
                     if any(cell.strip() for cell in record):
                         header = [cell.strip() for cell in record]
+                        check_header(path, header)
                     continue
+                if len(rows) + len(bad) >= chunk_records:
+                    yield _chunk(header, rows, source_rows, bad)
+                    rows, source_rows, bad = [], [], []
+                last = line
                 # A line of empty cells (",,") is a record: excluded as empty, but counted.
                 if len(record) != len(header):
                     why = f"expected {len(header)} fields, found {len(record)}"
@@ -144,7 +156,6 @@ def _read_csv(path: Path, warnings: Warnings) -> RawRecords:
         raise InputError(f"{path}: no header row; the file holds only blank lines.")
     # An unbalanced quote swallows the rest of the file into the last record's field: say so
     # instead of passing the remaining lines off as one text.
-    last = max(source_rows[-1:] + [b[0] for b in bad[-1:]], default=None)
     if (
         last is not None
         and any("\n" in c or "\r" in c for c in record)
@@ -157,7 +168,12 @@ def _read_csv(path: Path, warnings: Warnings) -> RawRecords:
             bad.pop()
         why = "a quoted field opens here and never closes, so the rest of the file was read into it"
         bad.append((last, delimiter.join(record), why))
-    check_header(path, header)
+    yield _chunk(header, rows, source_rows, bad)
+
+
+def _chunk(
+    header: list[str], rows: list[list[str]], source_rows: list[int], bad: list[tuple[int, str, str]]
+) -> RawRecords:
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     return RawRecords(frame, source_rows, bad, row_label="line")
 
@@ -250,7 +266,17 @@ def _read_xlsx(path: Path, sheet: str | int) -> RawRecords:
     return RawRecords(frame, [i + 2 for i in range(len(frame))], [], row_label="row")
 
 
-def read_file(path: Path, config: IngestConfig, warnings: Warnings) -> RawRecords:
+def read_chunks(path: Path, config: IngestConfig, warnings: Warnings) -> Iterator[RawRecords]:
+    """The file's records in order, in chunks of ``config.chunk_records`` where the format streams
+    (CSV/TSV); other formats come as one chunk. Nothing is read before the first chunk is asked for."""
+    _check_file(path)
+    if SUPPORTED_SUFFIXES[path.suffix.lower()] == "csv":
+        yield from _csv_chunks(path, warnings, config.chunk_records)
+    else:
+        yield read_file(path, config, warnings)
+
+
+def _check_file(path: Path) -> None:
     if not path.exists():
         raise InputError(f"{path}: file not found.")
     if not path.is_file():
@@ -261,12 +287,19 @@ def read_file(path: Path, config: IngestConfig, warnings: Warnings) -> RawRecord
         raise InputError(f"{path}: unknown format {path.suffix or '(no suffix)'!r}; supported: {supported}.")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes).")
+
+
+def read_file(path: Path, config: IngestConfig, warnings: Warnings) -> RawRecords:
+    """All of the file's records at once."""
+    _check_file(path)
+    kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
     if kind == "parquet":
         return _read_parquet(path)
     if kind == "xlsx":
         return _read_xlsx(path, config.sheet)
     if kind == "csv":
-        return _read_csv(path, warnings)
+        chunks = list(_csv_chunks(path, warnings, sys.maxsize))
+        return chunks[0]
     data = path.read_bytes()
     if kind == "json":
         return _read_json(path, data, warnings)

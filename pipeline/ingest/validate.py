@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import where
-from pipeline.ingest._records import GENERATED, RawRecords, Warnings, is_missing
+from pipeline.ingest._records import GENERATED, Warnings, is_missing
 from pipeline.schemas import INGESTED
 
-__all__ = ["FUTURE_TOLERANCE", "finish", "id_str", "nothing_parseable", "parse_times", "text_status", "warn_ragged"]
+__all__ = ["FUTURE_TOLERANCE", "finish", "id_str", "nothing_parseable", "parse_times", "ragged_warning", "text_status"]
 
 _NUMBER = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$")
 _TIME_MIN = pd.Timestamp.min.tz_localize("UTC")
@@ -91,9 +91,9 @@ def parse_times(
     return out, reasons
 
 
-def _ragged_hint(path: Path, raw: RawRecords) -> str:
+def _ragged_hint(path: Path, bad: list[tuple[int, str, str]]) -> str:
     """Why most records of a delimited file split into too many fields, when that is the likely cause."""
-    wider = sum(1 for _, _, why in raw.bad if why.startswith("expected") and _found_more(why))
+    wider = sum(1 for _, _, why in bad if why.startswith("expected") and _found_more(why))
     if not wider:
         return ""
     delimiter = "tab" if path.suffix.lower() == ".tsv" else "delimiter"
@@ -108,24 +108,22 @@ def _found_more(why: str) -> bool:
     return len(numbers) == 2 and numbers[1] > numbers[0]
 
 
-def nothing_parseable(path: Path, raw: RawRecords) -> str:
-    """The one-line error for a file none of whose records could be parsed."""
-    line, _, why = raw.bad[0]
+def nothing_parseable(path: Path, bad: list[tuple[int, str, str]]) -> str:
+    """The one-line error for a file none of whose records (``bad``: all of them) could be parsed."""
+    line, _, why = bad[0]
     return (
-        f"{path}: no parseable records ({len(raw.bad)} in all); first problem: {where(path, line)}: {why}"
-        f"{_ragged_hint(path, raw)}."
+        f"{path}: no parseable records ({len(bad)} in all); first problem: {where(path, line)}: {why}"
+        f"{_ragged_hint(path, bad)}."
     )
 
 
-def warn_ragged(path: Path, raw: RawRecords, warnings: Warnings) -> None:
-    """One warning with the likely cause when at least half the records of a file are unparseable."""
-    if len(raw.bad) >= max(2, len(raw.source_rows)):
-        hint = _ragged_hint(path, raw)
+def ragged_warning(path: Path, bad: list[tuple[int, str, str]], n_parsed: int) -> str | None:
+    """The warning with the likely cause when at least half the records of a file are unparseable."""
+    if len(bad) >= max(2, n_parsed):
+        hint = _ragged_hint(path, bad)
         if hint:
-            warnings.add(
-                "mostly unparseable",
-                f"{path}: {len(raw.bad)} of {len(raw.bad) + len(raw.source_rows)} records unparseable{hint}.",
-            )
+            return f"{path}: {len(bad)} of {len(bad) + n_parsed} records unparseable{hint}."
+    return None
 
 
 def id_str(value: object) -> str:
@@ -151,10 +149,14 @@ def finish(frames: list[pd.DataFrame], meta: list[str], warnings: Warnings, *, d
     # Duplicate ids: the first row keeps the id; later ones get a unique suffix and, when the id
     # was read from the file, are excluded. Generated ids ('<file name>:<row>') only collide when
     # two files share a name, which says nothing about the rows.
-    ids = rows["row_id"].tolist()
     generated = rows[GENERATED].to_numpy(dtype=bool)
     excluded = rows["excluded"].to_numpy(dtype=bool, copy=True)
     reasons = [None if is_missing(r) else r for r in rows["exclusion_reason"].tolist()]  # pandas 3 infers NaN
+    if not rows["row_id"].duplicated().any():  # the usual case, checked without a Python string per row
+        if not isinstance(rows["row_id"].dtype, pd.StringDtype):
+            rows["row_id"] = rows["row_id"].tolist()
+        return _finished(rows, excluded, reasons, meta)
+    ids = rows["row_id"].tolist()
     taken = set(ids)
     used: set[str] = set()
     for i, row_id in enumerate(ids):
@@ -178,6 +180,10 @@ def finish(frames: list[pd.DataFrame], meta: list[str], warnings: Warnings, *, d
             excluded[i] = True
             reasons[i] = "duplicate_id"
     rows["row_id"] = ids
+    return _finished(rows, excluded, reasons, meta)
+
+
+def _finished(rows: pd.DataFrame, excluded: np.ndarray, reasons: list[str | None], meta: list[str]) -> pd.DataFrame:
     rows["excluded"] = excluded
     rows["exclusion_reason"] = pd.Series(reasons, dtype=object)
     rows["source_row"] = rows["source_row"].astype("int64")
