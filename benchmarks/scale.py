@@ -98,6 +98,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="--sizes: pipeline override")
     parser.add_argument("--keep-cache", action="store_true", help="--sizes: keep each run's embedding cache")
+    parser.add_argument(
+        "--note", action="append", default=[], metavar="TEXT",
+        help="--sizes: a line for the section's notes, e.g. the figures these runs replace",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=42, help="--sizes: input resampling seed (as benchmarks.run)")
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="--assign-compare: sample/fit seeds"

@@ -50,6 +50,13 @@ TARGET_RSS_MB = 6 * 1024  # MiB, as peak_rss_mb everywhere in RESULTS.json
 TARGET_EXPONENT = 1.15
 
 
+#: Issue 15's tighter targets for the same 1,000,000 rows, local engine.
+TARGET_SECONDS_15 = 30 * 60
+
+
+TARGET_RSS_MB_15 = 4 * 1024
+
+
 def pipeline_has_engine_flag(python: str) -> bool:
     """Whether ``python -m pipeline run --help`` offers ``--engine``."""
     done = subprocess.run(
@@ -123,6 +130,8 @@ def scale_records(run: ScaleRun, common: dict[str, Any]) -> list[dict[str, Any]]
         seconds = float(info["seconds"])
         records.append(rec("stage_seconds", name, seconds, "s"))
         records.append(rec("peak_rss_mb", name, float(info.get("peak_rss_mb", math.nan)), "MB"))
+        if "start_rss_mb" in info:  # what the stage itself added on top of what the earlier stages hold
+            records.append(rec("rss_added_mb", name, float(info["peak_rss_mb"]) - float(info["start_rss_mb"]), "MB"))
         records.append(rec("rows_per_s", name, n / seconds if seconds > 0 else None, "rows/s"))
     records.append(rec("stage_seconds", END_TO_END, run.wall_s, "s"))
     records.append(rec("peak_rss_mb", END_TO_END, run.max_rss_mb, "MB"))
@@ -217,6 +226,12 @@ def target_notes(records: list[dict[str, Any]]) -> list[str]:
             f"(< {TARGET_RSS_MB:,} MB {mark((rss or math.inf) < TARGET_RSS_MB)}), end-to-end growth exponent "
             + (f"{exp:.2f} (≤ {TARGET_EXPONENT} {mark(exp <= TARGET_EXPONENT)})." if exp is not None else "—.")
         )
+        if engine == "local":
+            notes.append(
+                f"Issue 15's targets (local engine) at 1,000,000 rows: end to end {wall / 60:.1f} min "
+                f"(≤ {TARGET_SECONDS_15 // 60} min {mark(wall <= TARGET_SECONDS_15)}), peak RSS {rss or 0:,.0f} MB "
+                f"(≤ {TARGET_RSS_MB_15:,} MB {mark((rss or math.inf) <= TARGET_RSS_MB_15)})."
+            )
     return notes
 
 
@@ -230,7 +245,7 @@ def scale_settings(manifest: dict[str, Any]) -> str:
 def run_sizes(args: argparse.Namespace) -> int:
     machine = Machine.probe()
     started = time.perf_counter()
-    notes: list[str] = []
+    notes: list[str] = list(getattr(args, "note", []))
     common = {
         "date": today(),
         "machine": machine.label,

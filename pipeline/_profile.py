@@ -36,8 +36,9 @@ def stage(
     name: str, timings: dict[str, dict[str, Any]], *, interval: float = 0.05, progress: str = ""
 ) -> Iterator[None]:
     """Time a stage and sample its peak RSS from a background thread; ``progress`` (e.g. ``"3/10 "``) prefixes
-    its log lines."""
-    peak = [current_rss_mb()]
+    its log lines. The RSS at the start is kept too: peak minus start is what the stage itself added."""
+    start_rss = current_rss_mb()
+    peak = [start_rss]
     done = threading.Event()
 
     def sample() -> None:
@@ -55,5 +56,9 @@ def stage(
         done.set()
         sampler.join()
         peak[0] = max(peak[0], current_rss_mb())
-        timings[name] = {"seconds": round(seconds, 3), "peak_rss_mb": round(peak[0], 1)}
+        timings[name] = {
+            "seconds": round(seconds, 3),
+            "peak_rss_mb": round(peak[0], 1),
+            "start_rss_mb": round(start_rss, 1),
+        }
         log.info("%s%s: done in %.2f s (peak RSS %.0f MB)", progress, name, seconds, peak[0])

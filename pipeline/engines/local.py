@@ -42,6 +42,7 @@ from pipeline.reduce_cache import cached_reduce
 from pipeline.represent import represent
 from pipeline.result import RunResult
 from pipeline.review.curation import apply_curation, curated_labels, merge_labels
+from pipeline.schemas import CLEANED, INGESTED
 from pipeline.store import default_cache_dir, file_sha256, release_pages
 from pipeline.summarize import query_rollup, summarize
 from pipeline.trends import Trends, continue_alerts, detect, no_trends, trend_weights
@@ -84,7 +85,7 @@ def embed_step(ctx: LocalRun, *, cleaned: pd.DataFrame) -> dict[str, Any]:
     size = config.scale.sample_size
     sampled = ctx.baseline is None and size is not None and n_groups > size
     rows = Rows(
-        table=cleaned.loc[valid].reset_index(drop=True),
+        table=cleaned.loc[valid, _row_columns(cleaned)].reset_index(drop=True),
         valid=valid,
         group=embedded.row_group[valid],
         n_groups=n_groups,
@@ -92,6 +93,16 @@ def embed_step(ctx: LocalRun, *, cleaned: pd.DataFrame) -> dict[str, Any]:
         vectors=None if sampled else embedded.row_vectors(),
     )
     return {"embedded": embedded, "rows": rows}
+
+
+#: The cleaned columns the stages after embed read from :attr:`Rows.table` (the feedback table is built from
+#: the cleaned table itself): copying only these keeps a million rows' raw texts and ids in memory once, not twice.
+_ROW_COLUMNS = ("time", "clean_text", "dup_key", "lemmas", "phrases")
+
+
+def _row_columns(cleaned: pd.DataFrame) -> list[str]:
+    meta = [c for c in cleaned.columns if c not in INGESTED and c not in CLEANED]  # a query column is one of them
+    return [*_ROW_COLUMNS, *meta]
 
 
 def _reduce(ctx: LocalRun, vectors: np.ndarray) -> Any:
