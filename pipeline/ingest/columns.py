@@ -167,7 +167,7 @@ def map_chunks(
         )
     ragged = ragged_warning(path, tally.bad, tally.parsed)
     # In the order a file read whole raises them: kind by kind, each kind in row order.
-    for kind, line in sorted(held.items, key=lambda item: _WARNING_ORDER.index(item[0])):
+    for kind, line in sorted(held.items, key=lambda item: _warning_rank(item[0])):
         if ragged is not None and kind == "unparseable":
             warnings.add("mostly unparseable", ragged)
             ragged = None
@@ -177,6 +177,10 @@ def map_chunks(
 
 #: The kinds of warning mapping raises, in the order it raises them over a whole file.
 _WARNING_ORDER = ("non-text value", "missing id", "unparseable timestamp", "future timestamp", "unparseable")
+
+
+def _warning_rank(kind: str) -> int:
+    return _WARNING_ORDER.index(kind) if kind in _WARNING_ORDER else len(_WARNING_ORDER)
 
 
 def _same_dtypes(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
