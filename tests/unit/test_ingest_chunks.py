@@ -56,7 +56,7 @@ def test_a_file_with_every_kind_of_record_reads_the_same_in_any_chunking(tmp_pat
 
 def test_an_unclosed_quote_in_the_last_chunk_is_still_reported(tmp_path):
     path = tmp_path / "export.csv"
-    path.write_text("id,text\n1,fine\n2,also fine\n3,\"opens and never\ncloses\n4,swallowed\n", encoding="utf-8")
+    path.write_text('id,text\n1,fine\n2,also fine\n3,"opens and never\ncloses\n4,swallowed\n', encoding="utf-8")
     whole = assert_same(path)
     assert whole.rows["exclusion_reason"].tolist() == [None, None, "unparseable"]
 
