@@ -122,7 +122,8 @@ def clean(
     # 3. Rows with no words left, and languages not asked for, are excluded (the same for every row of a text).
     late = [late_exclusion(text, lang, config) for text, lang in zip(finished, languages, strict=True)]
     cleaned = np.flatnonzero(text_of >= 0)
-    for i in cleaned[[late[k] is not None for k in text_of[cleaned]]].tolist():
+    late_text = np.array([reason is not None for reason in late], dtype=bool)
+    for i in cleaned[late_text[text_of[cleaned]]].tolist():
         excluded[i], reasons[i] = True, late[text_of[i]]
 
     # 4. Near-duplicates share a canonical key; the first row of each key is embedded for all.

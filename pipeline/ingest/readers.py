@@ -10,7 +10,6 @@ import csv
 import io
 import itertools
 import json
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from pipeline.config import IngestConfig
 from pipeline.errors import InputError, where
 from pipeline.ingest._records import RawRecords, Warnings
 
-__all__ = ["SUPPORTED_SUFFIXES", "check_header", "read_chunks", "read_file"]
+__all__ = ["SUPPORTED_SUFFIXES", "check_header", "read_chunks"]
 
 SUPPORTED_SUFFIXES = {
     ".csv": "csv",
@@ -270,10 +269,11 @@ def read_chunks(path: Path, config: IngestConfig, warnings: Warnings) -> Iterato
     """The file's records in order, in chunks of ``config.chunk_records`` where the format streams
     (CSV/TSV); other formats come as one chunk. Nothing is read before the first chunk is asked for."""
     _check_file(path)
-    if SUPPORTED_SUFFIXES[path.suffix.lower()] == "csv":
+    kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
+    if kind == "csv":
         yield from _csv_chunks(path, warnings, config.chunk_records)
     else:
-        yield read_file(path, config, warnings)
+        yield _read_whole(path, kind, config, warnings)
 
 
 def _check_file(path: Path) -> None:
@@ -289,17 +289,12 @@ def _check_file(path: Path) -> None:
         raise InputError(f"{path}: the file is empty (0 bytes).")
 
 
-def read_file(path: Path, config: IngestConfig, warnings: Warnings) -> RawRecords:
-    """All of the file's records at once."""
-    _check_file(path)
-    kind = SUPPORTED_SUFFIXES[path.suffix.lower()]
+def _read_whole(path: Path, kind: str, config: IngestConfig, warnings: Warnings) -> RawRecords:
+    """All the records of a file whose format does not stream (JSON, JSONL, Parquet, XLSX)."""
     if kind == "parquet":
         return _read_parquet(path)
     if kind == "xlsx":
         return _read_xlsx(path, config.sheet)
-    if kind == "csv":
-        chunks = list(_csv_chunks(path, warnings, sys.maxsize))
-        return chunks[0]
     data = path.read_bytes()
     if kind == "json":
         return _read_json(path, data, warnings)

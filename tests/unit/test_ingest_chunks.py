@@ -12,6 +12,8 @@ import pytest
 from pipeline.config import IngestConfig
 from pipeline.errors import InputError
 from pipeline.ingest import Ingested, ingest
+from pipeline.ingest._records import Warnings
+from pipeline.ingest.readers import read_chunks
 
 WHOLE = 1_000_000
 
@@ -22,7 +24,10 @@ def read(path: Path, chunk: int, **config: object) -> Ingested:
 
 def assert_same(path: Path, chunks: tuple[int, ...] = (1, 2, 3, 7), **config: object) -> Ingested:
     whole = read(path, WHOLE, **config)
+    records = len(whole.rows)
     for chunk in chunks:
+        read_in = list(read_chunks(path, IngestConfig(chunk_records=chunk), Warnings()))
+        assert len(read_in) == -(-records // chunk)  # the file really is read in pieces
         part = read(path, chunk, **config)
         pd.testing.assert_frame_equal(part.rows, whole.rows)
         assert part.warnings == whole.warnings

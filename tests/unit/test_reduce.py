@@ -15,11 +15,11 @@ def _unit_rows(n: int, dim: int, seed: int = 0) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize("block", [7, 2048])  # several blocks, and one
-def test_exact_knn_matches_sklearn_cosine(block):
+@pytest.mark.parametrize(("block", "select"), [(7, 3), (2048, 256), (2048, 16)])  # blocks and picks of several sizes
+def test_exact_knn_matches_sklearn_cosine(block, select):
     x = _unit_rows(60, 16)
     k = 8
-    indices, dists = exact_knn(x, k, block=block)
+    indices, dists = exact_knn(x, k, block=block, select=select)
     ref_dists, ref_indices = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute").fit(x).kneighbors(x)
     np.testing.assert_array_equal(indices, ref_indices)
     np.testing.assert_allclose(dists, ref_dists, atol=1e-5)
