@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 
 from tqdm.auto import tqdm
 
+from pipeline.clean.language import detect_languages
 from pipeline.clean.names import Spans, _has_name_hint, _name_windows, _person_spans
 from pipeline.clean.text import _PLACEHOLDER_WORDS
 from pipeline.config import CleanConfig
@@ -129,32 +130,43 @@ def _workers(config: CleanConfig, nlp: Any, n_texts: int) -> int:
     return max(1, min(config.n_process, cores))
 
 
-_Job: TypeAlias = "tuple[list[str], CleanConfig, frozenset[str]]"
+_Job: TypeAlias = "tuple[list[str], CleanConfig, frozenset[str], bool]"
+Analysis: TypeAlias = "tuple[list[tuple[str, list[str]]], list[Spans], list[str | None] | None]"
 
 
-def _analyse_chunk(job: _Job) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
-    """One worker's share of :func:`analyse_texts` (a module-level function, so it pickles)."""
-    texts, config, common = job
-    return analyse_texts(texts, config, None, common)
+def _analyse_chunk(job: _Job) -> Analysis:
+    """One worker's share of :func:`analyse_texts`, and the texts' languages as they are when ``job[3]``
+    (a module-level function, so it pickles)."""
+    texts, config, common, languages = job
+    terms, persons = analyse_texts(texts, config, None, common)
+    return terms, persons, detect_languages(texts) if languages else None
 
 
 def _analyse_in_processes(
-    texts: list[str], config: CleanConfig, common: frozenset[str], workers: int, *, show_progress: bool = False
-) -> tuple[list[tuple[str, list[str]]], list[Spans]]:
+    texts: list[str],
+    config: CleanConfig,
+    common: frozenset[str],
+    workers: int,
+    *,
+    languages: bool = False,
+    show_progress: bool = False,
+) -> Analysis:
     """:func:`analyse_texts` split over ``workers`` spawned processes, results in input order.
 
     Each text's result depends only on the text and ``common``, so the split changes nothing in the
-    output. Spawned, not forked: the parent runs threads (the stage's memory sampler), and a fork can
-    copy a lock one of them holds.
+    output. With ``languages``, the workers also tell each text's language as it is (before names are
+    redacted), so the parent only detects again the few texts redaction changes. Spawned, not forked:
+    the parent runs threads (the stage's memory sampler), and a fork can copy a lock one of them holds.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     pieces = 4 * workers  # a few pieces per worker: even loads and a progress bar that moves
     step = -(-len(texts) // pieces)
-    jobs = [(texts[i : i + step], config, common) for i in range(0, len(texts), step)]
+    jobs = [(texts[i : i + step], config, common, languages) for i in range(0, len(texts), step)]
     terms: list[tuple[str, list[str]]] = []
     persons: list[Spans] = []
+    told: list[str | None] = []
     show = show_progress
     log.info("Cleaning %d distinct texts in %d processes", len(texts), workers)
     context = multiprocessing.get_context("spawn")
@@ -162,8 +174,11 @@ def _analyse_in_processes(
         ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool,
         tqdm(total=len(texts), desc="clean", unit="text", disable=not show, leave=False) as bar,
     ):
-        for job, (piece_terms, piece_persons) in zip(jobs, pool.map(_analyse_chunk, jobs), strict=True):
+        for job, (piece_terms, piece_persons, piece_languages) in zip(
+            jobs, pool.map(_analyse_chunk, jobs), strict=True
+        ):
             terms.extend(piece_terms)
             persons.extend(piece_persons)
+            told.extend(piece_languages or [])
             bar.update(len(job[0]))
-    return terms, persons
+    return terms, persons, told if languages else None

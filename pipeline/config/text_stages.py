@@ -64,11 +64,12 @@ class CleanConfig(_Section):
     )
     batch_size: int = Field(default=256, ge=1)
     n_process: int = Field(
-        default=1,
+        default=2,
         ge=1,
-        description="Processes that share the spaCy work (at most the usable cores) from n_process_min_texts "
-        "distinct texts on; 1: all in this process. 2 won on a quiet 2-core machine (20k benchmark rows: "
-        "7.1 s -> 5.3 s) but lost on a busy one (100k rows at load 7: 35 s -> 50 s, 57 s -> 69 s), so 1.",
+        description="Processes that share the spaCy work and language identification (at most the usable "
+        "cores) from n_process_min_texts distinct texts on; 1: all in this process. Same output either way. "
+        "On a 2-core machine running only this, 2 cleaned 100k benchmark rows in 34 s instead of 47 s; on "
+        "one already busy (load 7) it lost (35 s -> 50 s): set 1 there.",
     )
     n_process_min_texts: int = Field(
         default=20_000,

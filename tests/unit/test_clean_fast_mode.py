@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from pipeline.clean import _has_name_hint, _name_windows, clean, common_capitalized
+import pipeline.clean as clean_module
+from pipeline.clean import _has_name_hint, _name_windows, clean, common_capitalized, detect_languages
 from pipeline.config import CleanConfig
 from pipeline.ingest import ingest_frame
 
@@ -73,7 +74,7 @@ def test_fast_mode_redacts_names_far_apart_in_a_long_text():
 
 
 @pytest.mark.slow
-def test_spacy_work_split_over_processes_gives_the_same_table_as_one_process():
+def test_spacy_work_split_over_processes_gives_the_same_table_as_one_process(monkeypatch):
     texts = [
         "My friend John Smith keeps sending me scam links every day on this app",
         "searched for diet tips and got videos showing results",
@@ -85,8 +86,17 @@ def test_spacy_work_split_over_processes_gives_the_same_table_as_one_process():
     texts.append("My neighbour Carlos Ortega borrowed my phone")
     rows = ingest_frame(pd.DataFrame({"text": texts})).rows
     one = clean(rows, CleanConfig(mode="fast", n_process=1))
+    detected_here: list[str] = []
+
+    def recording(batch: list[str]) -> list[str | None]:
+        detected_here.extend(batch)
+        return detect_languages(batch)
+
+    monkeypatch.setattr(clean_module, "detect_languages", recording)
     split = clean(rows, CleanConfig(mode="fast", n_process=2, n_process_min_texts=2))
     for column in ("clean_text", "lemmas", "phrases", "language", "dup_key", "excluded"):
         assert split[column].tolist() == one[column].tolist(), column
+    # The workers told the languages; this process detected only the text redaction changed.
+    assert detected_here == ["My neighbour [PERSON] borrowed my phone"]
     assert "John Smith" in split.loc[0, "clean_text"]
     assert split["clean_text"].tolist()[-1] == "My neighbour [PERSON] borrowed my phone"

@@ -122,6 +122,15 @@ def test_order_is_restored_after_length_sorting(built, torch_vectors):
 
 
 @pytest.mark.slow
+def test_sessions_side_by_side_give_one_sessions_vectors_bit_for_bit(built, cache_dir):
+    texts = SENTENCES * 5  # many batches of 4, so both sessions take some
+    one = OnnxEmbedder("default", cache_dir=cache_dir, batch_size=4, threads=1)
+    three = OnnxEmbedder("default", cache_dir=cache_dir, batch_size=4, threads=3)
+    assert len(three.encode(["warm up"])) == 1 and len(three._sessions) == 3
+    np.testing.assert_array_equal(three.encode(texts), one.encode(texts))
+
+
+@pytest.mark.slow
 def test_truncates_at_max_seq_length_and_pads_per_batch(built):
     built.encode(["warm up"])
     long_ids, short_ids = (e.ids for e in built._tokenize(["refund " * 1000, "ok"]))
