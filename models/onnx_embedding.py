@@ -220,9 +220,25 @@ class OnnxEmbedder:
                 order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
                 batches = list(_token_batches([len(encodings[i].ids) for i in order], order, self.batch_size))
                 self._run_batches(encodings, batches, out[start : start + len(chunk)], bar)
+        self._shrink_arenas()
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return out / norms
+
+    def _shrink_arenas(self) -> None:
+        """Hand the sessions' activation memory back: ONNX Runtime keeps the arena of a session's largest batch
+        (about 250 MB on long texts) for the session's life, and the run goes on long after embedding.
+
+        A tiny run with arena shrinkage on frees it (measured on 6,000 texts: 862 -> 430 MB after encoding).
+        Shrinking after every batch instead cost 8% of the time.
+        """
+        import onnxruntime as ort
+
+        options = ort.RunOptions()
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        feeds = self._batch(self._tokenize(["."]), list(self._meta["input_names"]), int(self._meta["pad_id"]))
+        for session in self._sessions:
+            session.run(None, feeds, options)
 
     def _run_batches(self, encodings: list[Any], batches: list[np.ndarray], out: np.ndarray, bar: Any) -> None:
         """Encode ``batches`` (row positions into ``encodings`` and ``out``), one session per core side by side.
