@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import sys
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from tqdm.auto import tqdm
@@ -123,11 +126,37 @@ def _workers(config: CleanConfig, nlp: Any, n_texts: int) -> int:
     """
     if nlp is not None or config.n_process <= 1 or n_texts < config.n_process_min_texts:
         return 1
+    if not _main_is_guarded():
+        log.info(
+            'Cleaning in this process only: %s has no `if __name__ == "__main__":` guard, and each worker '
+            "process would run it again.",
+            getattr(sys.modules.get("__main__"), "__file__", "the main script"),
+        )
+        return 1
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         cores = os.cpu_count() or 1
     return max(1, min(config.n_process, cores))
+
+
+_GUARD = re.compile(r"""__name__\s*==\s*["']__main__["']|["']__main__["']\s*==\s*__name__""")
+
+
+def _main_is_guarded() -> bool:
+    """Whether worker processes can be spawned without running the caller's program again.
+
+    A spawned worker imports the main module (a script, or the module of ``python -m``) to rebuild its
+    namespace; a script without an ``if __name__ == "__main__":`` guard would start its run again in
+    every worker. A REPL, a notebook or ``python -c`` have no main file, and console scripts carry the guard.
+    """
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    if path is None:
+        return True
+    try:
+        return _GUARD.search(Path(path).read_text(encoding="utf-8", errors="replace")) is not None
+    except OSError:
+        return False
 
 
 _Job: TypeAlias = "tuple[list[str], CleanConfig, frozenset[str], bool]"

@@ -1,5 +1,8 @@
 """The fast clean mode: lookup lemmas, word-pair phrases, NER only where a name can be."""
 
+import os
+import sys
+
 import pandas as pd
 import pytest
 
@@ -100,3 +103,29 @@ def test_spacy_work_split_over_processes_gives_the_same_table_as_one_process(mon
     assert detected_here == ["My neighbour [PERSON] borrowed my phone"]
     assert "John Smith" in split.loc[0, "clean_text"]
     assert split["clean_text"].tolist()[-1] == "My neighbour [PERSON] borrowed my phone"
+
+
+@pytest.mark.parametrize(
+    ("source", "split"),
+    [
+        ('from pipeline import run\nrun("export.csv")\n', False),  # would run again in every worker
+        ('from pipeline import run\n\nif __name__ == "__main__":\n    run("export.csv")\n', True),
+        ("import sys\nif '__main__' == __name__:\n    sys.exit(0)\n", True),
+        (None, True),  # a REPL, a notebook or python -c: no main file
+    ],
+)
+def test_workers_are_spawned_only_when_the_main_script_cannot_run_again(tmp_path, monkeypatch, source, split):
+    from types import ModuleType
+
+    from pipeline.clean.analysis import _workers
+
+    main = ModuleType("__main__")
+    if source is not None:
+        script = tmp_path / "script.py"
+        script.write_text(source, encoding="utf-8")
+        main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    config = CleanConfig(n_process=2, n_process_min_texts=10)
+    assert _workers(config, None, 100) == (2 if split else 1)
+    assert _workers(config, None, 9) == 1  # too few texts to pay for starting workers
