@@ -229,7 +229,7 @@ class OnnxEmbedder:
         """Hand the sessions' activation memory back: ONNX Runtime keeps the arena of a session's largest batch
         (about 250 MB on long texts) for the session's life, and the run goes on long after embedding.
 
-        A tiny run with arena shrinkage on frees it (measured on 6,000 texts: 862 -> 430 MB after encoding).
+        A tiny run with arena shrinkage on frees it (measured on 6,000 texts: 862 -> 400 MB after encoding).
         Shrinking after every batch instead cost 8% of the time.
         """
         import onnxruntime as ort

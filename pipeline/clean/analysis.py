@@ -122,22 +122,24 @@ def _workers(config: CleanConfig, nlp: Any, n_texts: int) -> int:
     """Worker processes for the spaCy work: ``config.n_process`` (at most the usable cores) on large inputs.
 
     A worker costs about 3 s to start (it imports spaCy and loads the pipelines), so small inputs and a
-    caller's own ``nlp`` object (which cannot be sent to another process) stay in this one.
+    caller's own ``nlp`` object (which cannot be sent to another process) stay in this one, and so does a
+    main script that each worker would run again (:func:`_main_is_guarded`).
     """
     if nlp is not None or config.n_process <= 1 or n_texts < config.n_process_min_texts:
         return 1
-    if not _main_is_guarded():
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    workers = max(1, min(config.n_process, cores))
+    if workers > 1 and not _main_is_guarded():
         log.info(
             'Cleaning in this process only: %s has no `if __name__ == "__main__":` guard, and each worker '
             "process would run it again.",
             getattr(sys.modules.get("__main__"), "__file__", "the main script"),
         )
         return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(config.n_process, cores))
+    return workers
 
 
 _GUARD = re.compile(r"""__name__\s*==\s*["']__main__["']|["']__main__["']\s*==\s*__name__""")

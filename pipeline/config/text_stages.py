@@ -68,7 +68,7 @@ class CleanConfig(_Section):
         ge=1,
         description="Processes that share the spaCy work and language identification (at most the usable "
         "cores) from n_process_min_texts distinct texts on; 1: all in this process. Same output either way. "
-        "On a 2-core machine running only this, 2 cleaned 100k benchmark rows in 34 s instead of 47 s; on "
+        "On a 2-core machine running only this, 2 cleaned the 100k benchmark rows in 24 s instead of 53 s; on "
         "one already busy (load 7) it lost (35 s -> 50 s): set 1 there.",
     )
     n_process_min_texts: int = Field(
