@@ -222,6 +222,51 @@ def _anchor_line(tables: dict[tuple[Any, ...], dict[str, Lookup]]) -> list[str]:
     ]
 
 
+#: Issue 15's targets (the morning run at real size): 100,000 rows cold and warm, its peak RSS, and the
+#: ratio to BERTopic at the 10,000-review anchor.
+ISSUE15_ROWS = 100_000
+ISSUE15_COLD_S = 240.0
+ISSUE15_WARM_S = 60.0
+ISSUE15_RSS_MB = 3072.0
+ISSUE15_RATIO = 3.0
+
+
+def _check(value: float | None, limit: float, unit: str, *, at_least: bool = False) -> str:
+    if value is None:
+        return "not measured"
+    met = value >= limit if at_least else value <= limit
+
+    def text(x: float) -> str:
+        return fmt(x, unit) if unit == "x" else f"{fmt(x)} {unit}"
+
+    return f"{text(value)} ({'≥' if at_least else '≤'} {text(limit)}{' ✓' if met else ': missed'})"
+
+
+def _issue15_lines(tables: dict[tuple[Any, ...], dict[str, Lookup]]) -> list[str]:
+    """Issue 15's targets, each met or missed, from the default-config runs that measure them."""
+    lines = []
+    for (rows, config, _dataset), systems in tables.items():
+        ours = systems.get("ours")
+        if rows != ISSUE15_ROWS or config or ours is None:
+            continue
+        lines.append(
+            f"- Issue 15's targets at {rows:,} rows: cold "
+            f"{_check(ours.get('end_to_end_seconds', 'process', 'cold'), ISSUE15_COLD_S, 's')}, warm "
+            f"{_check(ours.get('end_to_end_seconds', 'process', 'warm'), ISSUE15_WARM_S, 's')}, peak RSS cold "
+            f"{_check(ours.get('peak_rss_mb', 'process', 'cold'), ISSUE15_RSS_MB, 'MB')}."
+        )
+    anchor = tables.get((ANCHOR_ROWS, "", ANCHOR_DATASET)) or {}
+    if "ours" in anchor and "bertopic" in anchor:
+        ours_s = anchor["ours"].get("end_to_end_seconds", "process", "cold")
+        theirs_s = anchor["bertopic"].get("end_to_end_seconds", "process", "cold")
+        ratio = theirs_s / ours_s if ours_s and theirs_s else None
+        lines.append(
+            f"- Issue 15's target at {ANCHOR_ROWS:,} real reviews: BERTopic ÷ ours cold "
+            f"{_check(ratio, ISSUE15_RATIO, 'x', at_least=True)}."
+        )
+    return [*lines, ""] if lines else []
+
+
 def _startup_table(records: list[dict[str, Any]]) -> list[str]:
     labels = {
         "python_bare": "`python -c pass` (interpreter alone)",
@@ -289,6 +334,7 @@ def speed_section(records: list[dict[str, Any]]) -> list[str]:
     ]
     if tables:
         lines += ["### Ours vs BERTopic, end to end", "", *_overview_table(tables), *_anchor_line(tables)]
+        lines += _issue15_lines(tables)
     if startup:
         lines += ["### Process start", "", *_startup_table(startup)]
     for (rows, config, dataset), systems in tables.items():

@@ -1,0 +1,42 @@
+"""The speed report states issue 15's targets as met or missed, from the records that measure them."""
+
+from benchmarks.report.speed import ANCHOR_DATASET, speed_section
+
+
+def _record(rows: int, system: str, run: str, metric: str, value: float, dataset: str = "resampled") -> dict:
+    return {
+        "section": "speed", "rows": rows, "system": system, "dataset": dataset, "config": None,
+        "stage": "process", "run": run, "metric": metric, "value": value, "unit": "s",
+    }  # fmt: skip
+
+
+def _lines(records: list[dict]) -> list[str]:
+    return [line for line in speed_section(records) if line.startswith("- Issue 15")]
+
+
+def test_100k_targets_are_each_met_or_missed():
+    records = [
+        _record(100_000, "ours", "cold", "end_to_end_seconds", 213.3),
+        _record(100_000, "ours", "warm", "end_to_end_seconds", 61.0),
+        _record(100_000, "ours", "cold", "peak_rss_mb", 1642.0),
+    ]
+    (line,) = _lines(records)
+    assert "cold 213 s (≤ 240 s ✓)" in line
+    assert "warm 61.0 s (≤ 60.0 s: missed)" in line
+    assert "peak RSS cold 1,642 MB (≤ 3,072 MB ✓)" in line
+
+
+def test_the_bertopic_ratio_at_the_anchor_is_checked_against_3x():
+    records = [
+        _record(10_000, "ours", "cold", "end_to_end_seconds", 54.6, ANCHOR_DATASET),
+        _record(10_000, "bertopic", "cold", "end_to_end_seconds", 144.0, ANCHOR_DATASET),
+    ]
+    assert _lines(records) == [
+        "- Issue 15's target at 10,000 real reviews: BERTopic ÷ ours cold 2.6× (≥ 3.0×: missed)."
+    ]
+    records[1]["value"] = 170.0
+    assert _lines(records)[0].endswith("3.1× (≥ 3.0× ✓).")
+
+
+def test_nothing_is_claimed_without_the_runs():
+    assert _lines([_record(50_000, "ours", "cold", "end_to_end_seconds", 287.0)]) == []
