@@ -157,8 +157,8 @@ def map_chunks(
         frame, renamed = _map_records(path, raw, plan, tally, held)
         frames.append(frame)
     del raw
-    if len(frames) > 1:  # many chunks hold records, so only "none of them parsed" is left to say
-        _check_parsed(path, False, tally.parsed, tally.bad, columns)
+    if len(frames) > 1 and not tally.parsed and tally.bad:  # the first chunk's check saw only its own records
+        raise InputError(nothing_parseable(path, tally.bad))
     if tally.usable >= 5 and tally.not_text / max(1, tally.usable) >= 0.9:
         raise InputError(
             f"{where(path, column=plan.text)}: holds numbers or other non-text values "
