@@ -6,8 +6,9 @@ Each :class:`Stage` names what it reads and what it writes. An engine (:mod:`pip
 :mod:`pipeline.engines.spark`) supplies one step function per stage name; :func:`execute` runs them in
 the plan's order, hands each step exactly the values it declared as inputs, checks it returned exactly
 the values it declared as outputs, and times it (wall time, peak RSS and a progress line, from
-:func:`pipeline._profile.stage`). An engine's steps are found by name (:func:`collect_steps`: stage
-``embed`` runs ``embed_step``), so adding a stage means one entry here and one step per engine.
+:func:`pipeline._profile.stage`); the memory a step freed goes back to the OS before the next one
+starts. An engine's steps are found by name (:func:`collect_steps`: stage ``embed`` runs
+``embed_step``), so adding a stage means one entry here and one step per engine.
 
 A step is ``step(ctx, **inputs) -> {output: value}``: ``ctx`` is the engine's run context (config,
 models, notes), the keyword arguments are the stage's inputs, by name (like Hamilton's functions).
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline._profile import stage as profiled
+from pipeline.store import release_freed_memory
 
 __all__ = ["PLAN", "Stage", "Step", "check_engine", "collect_steps", "execute", "stages_after", "stages_through"]
 
@@ -119,6 +121,7 @@ def execute(
         place, total = (PLAN.index(entry) + 1, len(PLAN)) if entry in PLAN else (number, len(todo))
         with profiled(entry.name, timings, progress=f"[{place}/{total}] "):
             produced = steps[entry.name](ctx, **{name: values[name] for name in entry.inputs})
+            release_freed_memory()  # what the step let go leaves the process before the next stage starts
         if set(produced) != set(entry.outputs):
             raise RuntimeError(
                 f"Stage {entry.name!r} must produce {list(entry.outputs)}; its step returned {sorted(produced)}."

@@ -219,6 +219,23 @@ def release_pages(array: np.ndarray) -> None:
     mapping.madvise(mmap.MADV_DONTNEED)
 
 
+def release_freed_memory() -> None:
+    """Hand the memory freed since the last call back to the OS, so a finished stage's scratch space does not
+    stay in the process's resident memory for the rest of the run.
+
+    Both allocators keep what was freed for reuse: Arrow's pool (the string columns of pandas 3) and glibc's
+    heap (Python objects, NumPy arrays). Measured on 250,000 rows: 300 -> 225 MB after ingest, 631 -> 526 MB
+    after clean. Nothing that is still referenced moves; where the calls do not exist this does nothing.
+    """
+    with contextlib.suppress(ImportError):
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+            ctypes.CDLL(None).malloc_trim(0)
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two existing paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
     if not sys.platform.startswith("linux"):
