@@ -35,9 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 _STAGES = ("ingest", "clean")
 
 
-def _child(path: Path, code: Path) -> dict[str, Any]:
-    """Run ingest → clean on ``path`` with the ``pipeline`` package under ``code``; the figures as a dict."""
-    sys.path.insert(0, str(code))
+def _child(path: Path) -> dict[str, Any]:
+    """Run ingest → clean on ``path`` with the ``pipeline`` package first on the path; the figures as a dict."""
     from pipeline._profile import current_rss_mb
     from pipeline.config import RunConfig
     from pipeline.engines.local import LOCAL_STEPS
@@ -93,12 +92,14 @@ def _code_of(commit: str, work_dir: Path) -> Path:
 
 
 def _run_child(python: str, path: Path, code: Path, timeout: float) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [python, "-m", "benchmarks.scale_memory", "--child", str(path), "--code", str(code)]
+    # Run as a script, ``code`` first on the path: its ``pipeline`` is the one measured, and clean's worker
+    # processes (which re-run the main module) find this file even when ``code`` has no such benchmark.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(code), str(REPO)]))}
+    command = [python, str(Path(__file__).resolve()), "--child", str(path)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0:
         tail = [line for line in done.stderr.splitlines() if line.strip()][-1:] or [f"exit {done.returncode}"]
-        raise RuntimeError(f"{' '.join(command[1:4])} {path.name} failed: {tail[0]}")
+        raise RuntimeError(f"{Path(command[1]).name} --child {path.name} ({code}) failed: {tail[0]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -150,6 +151,10 @@ def run(args: argparse.Namespace) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None and len(sys.argv) > 2 and sys.argv[1] == "--child":  # only the pipeline is imported here
+        logging.basicConfig(level=logging.ERROR)
+        print(json.dumps(_child(Path(sys.argv[2]))))
+        return 0
     from benchmarks._setup import OFFLINE, start_benchmark
     from benchmarks.harness.inputs import DEFAULT_DATA_DIR, DEFAULT_WORK_DIR
 
@@ -162,13 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="inputs and unpacked code")
     parser.add_argument("--python", default=sys.executable, help="interpreter of the child runs")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per child (default 3600)")
-    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--code", type=Path, default=REPO, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child is not None:
-        logging.basicConfig(level=logging.ERROR)
-        print(json.dumps(_child(args.child, args.code)))
-        return 0
     start_benchmark()
     os.environ.update(OFFLINE)
     print(run(args))
