@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SECTION", "main", "memory_records"]
+__all__ = ["SECTION", "main", "memory_records", "slope_records"]
 
 log = logging.getLogger("benchmarks.scale_memory")
 
@@ -81,6 +81,24 @@ def memory_records(figures: dict[str, Any], common: dict[str, Any]) -> list[dict
     return out
 
 
+def slope_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """MB per 100,000 more rows, from the smallest to the largest size measured, of each code's rss_added_mb
+    per stage and retained_rss_mb: about 0 is memory that does not grow with the input."""
+    series: dict[tuple[Any, ...], dict[int, dict[str, Any]]] = {}
+    for r in records:
+        if r.get("metric") in ("rss_added_mb", "retained_rss_mb"):
+            series.setdefault((r.get("config"), r["metric"], r["stage"]), {})[int(r["rows"])] = r
+    out = []
+    for (config, metric, _stage), by_rows in series.items():
+        if len(by_rows) < 2:
+            continue
+        small, large = min(by_rows), max(by_rows)
+        slope = (by_rows[large]["value"] - by_rows[small]["value"]) / (large - small) * 100_000
+        out.append({**by_rows[large], "metric": f"{metric}_per_100k_rows", "value": round(slope, 1),
+                    "unit": "MB", "from_rows": small, "config": config})  # fmt: skip
+    return out
+
+
 def _code_of(commit: str, work_dir: Path) -> Path:
     """That commit's tree, unpacked once under ``work_dir`` (``git archive``: no worktree to clean up)."""
     target = work_dir / "code" / commit
@@ -132,13 +150,15 @@ def run(args: argparse.Namespace) -> Path:
             log.info("%d rows, code %s: ingest +%.0f MB, clean +%.0f MB, %.0f MB retained", n, label, *added,
                      figures["retained_rss_mb"])  # fmt: skip
             records += memory_records(figures, {**common, "config": f"code {label}"})
+    records += slope_records(records)
     notes = [
         f"Command: `python -m benchmarks.scale_memory --sizes {' '.join(map(str, args.sizes))}"
         + (f" --compare {args.compare}`" if args.compare else "`")
         + f" ({(time.perf_counter() - started) / 60:.1f} min). Each size and code in a fresh process: ingest and clean"
         " with the local engine's steps and the default config, an empty cache; 'config' names the code measured.",
         "rss_added_mb: the stage's peak RSS minus its start; retained_rss_mb: RSS after clean, which the later "
-        "stages start from.",
+        "stages start from; *_per_100k_rows: how much either grows per 100,000 more rows, from the smallest size "
+        "to the largest (0 = flat).",
         load_note(machine, os.getloadavg()),
     ]
     info = {"section": SECTION, "metric": report.RUN_INFO, "value": round(time.perf_counter() - started, 1),

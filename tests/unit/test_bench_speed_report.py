@@ -40,3 +40,16 @@ def test_the_bertopic_ratio_at_the_anchor_is_checked_against_3x():
 
 def test_nothing_is_claimed_without_the_runs():
     assert _lines([_record(50_000, "ours", "cold", "end_to_end_seconds", 287.0)]) == []
+
+
+def test_each_target_line_says_when_and_on_which_machine_its_runs_were_measured():
+    fast = {"date": "2026-12-03", "machine": "AMD EPYC (family 25 model 17, AVX-512 VNNI), 2 cores"}
+    slow = {"date": "2026-12-04", "machine": "AMD EPYC (family 23 model 1, AVX2), 2 cores"}
+    records = [
+        {**_record(100_000, "ours", "cold", "end_to_end_seconds", 213.3), **fast},
+        {**_record(10_000, "ours", "cold", "end_to_end_seconds", 174.0, ANCHOR_DATASET), **slow},
+        {**_record(10_000, "bertopic", "cold", "end_to_end_seconds", 288.9, ANCHOR_DATASET), **slow},
+    ]
+    at_100k, at_anchor = _lines(records)
+    assert at_100k.endswith("(2026-12-03, AMD EPYC (family 25 model 17, AVX-512 VNNI), 2 cores).")
+    assert at_anchor.endswith("1.7× (≥ 3.0×: missed) (2026-12-04, AMD EPYC (family 23 model 1, AVX2), 2 cores).")
