@@ -16,6 +16,7 @@ from pipeline.errors import ModelError
 
 __all__ = [
     "DEFAULT_MODEL_PACKAGE",
+    "ONNX_BACKENDS",
     "Embedder",
     "HashingEmbedder",
     "SentenceTransformerEmbedder",
@@ -138,6 +139,10 @@ class HashingEmbedder:
         return out / norms
 
 
+#: ``embed.backend`` values run on ONNX Runtime, and the precision each asks for ('auto': by the CPU).
+ONNX_BACKENDS = {"onnx": "auto", "onnx-int8": "int8", "onnx-fp32": "fp32"}
+
+
 def make_embedder(
     model: str,
     *,
@@ -147,16 +152,17 @@ def make_embedder(
     cache_dir: str | Path | None = None,
 ) -> Embedder:
     """The embedder a config names: 'hashing' for the lexical baseline, else the sentence-transformers
-    model run by ``backend``: 'torch' (sentence-transformers itself) or 'onnx-int8' (an int8 ONNX Runtime
-    graph built from it once and cached under ``cache_dir``/onnx; see :mod:`models.onnx_embedding`)."""
+    model run by ``backend``: 'torch' (sentence-transformers itself), or an ONNX Runtime graph built from
+    it once and cached under ``cache_dir``/onnx (:mod:`models.onnx_embedding`): 'onnx' (int8 or fp32, by
+    what the CPU runs best), 'onnx-int8' or 'onnx-fp32'."""
     if model == "hashing":
         return HashingEmbedder()
-    if backend == "onnx-int8":
+    if backend in ONNX_BACKENDS:
         from models.onnx_embedding import OnnxEmbedder
 
         if device not in (None, "cpu"):
-            log.warning("embed.device=%r is ignored: the onnx-int8 backend runs on the CPU.", device)
-        return OnnxEmbedder(model, batch_size=batch_size, cache_dir=cache_dir)
+            log.warning("embed.device=%r is ignored: the %s backend runs on the CPU.", device, backend)
+        return OnnxEmbedder(model, batch_size=batch_size, cache_dir=cache_dir, precision=ONNX_BACKENDS[backend])
     if backend != "torch":
-        raise ModelError(f"Unknown embedding backend {backend!r}; use 'torch' or 'onnx-int8'.")
+        raise ModelError(f"Unknown embedding backend {backend!r}; use 'torch' or one of {list(ONNX_BACKENDS)}.")
     return SentenceTransformerEmbedder(model, batch_size=batch_size, device=device)

@@ -1,12 +1,13 @@
-"""Building the int8 ONNX copy of a sentence-transformers model, and the cache folder it is published in.
+"""Building the ONNX copies of a sentence-transformers model, and the cache folder they are published in.
 
-The model is loaded with torch, its transformer, pooling and L2 normalisation are exported as one ONNX
-graph (``torch.onnx.export``), and the weights are quantized to int8
-(``onnxruntime.quantization.quantize_dynamic``, per channel). Both steps are checked against the torch
-vectors. The result is published under ``<cache_dir>/onnx/<key>/`` with the tokenizer and a small
-``meta.json``; :func:`build_key` hashes the model's identity, the torch / onnx / onnxruntime versions and
-the recipe. :class:`models.onnx_embedding.OnnxEmbedder` runs this once, in a child process
-(``python -m models.onnx_build``), so torch never stays in the run's memory.
+The model is loaded with torch, its transformer, pooling and L2 normalisation are exported as one fp32
+ONNX graph (``torch.onnx.export``), and a copy's weights are quantized to int8
+(``onnxruntime.quantization.quantize_dynamic``, per channel). Both are checked against the torch vectors
+and both are published, under ``<cache_dir>/onnx/<key>/`` with the tokenizer and a small ``meta.json``:
+the embedder runs the one that suits the CPU (:func:`models.onnx_embedding.best_precision`).
+:func:`build_key` hashes the model's identity, the torch / onnx / onnxruntime versions and the recipe.
+:class:`models.onnx_embedding.OnnxEmbedder` runs this once, in a child process (``python -m
+models.onnx_build``), so torch never stays in the run's memory.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from models.onnx_embedding import OnnxEmbedder
 
 __all__ = [
+    "FP32_FILE",
     "META_FILE",
     "MODEL_FILE",
     "OPSET",
@@ -51,6 +53,7 @@ RECIPE_VERSION = 1
 OPSET = 17
 QUANTIZATION = "dynamic-qint8-per-channel"
 MODEL_FILE = "model.int8.onnx"
+FP32_FILE = "model.fp32.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "meta.json"
 #: Sentences of different lengths: the export must see padding, and the checks use them too.
@@ -129,7 +132,8 @@ def build_in_child(model: str, cache_dir: Path | None, final_dir: Path) -> None:
 
 
 def build_onnx(embedder: OnnxEmbedder, final_dir: Path) -> None:
-    """Export, quantize, check and publish the int8 model of ``embedder`` into ``final_dir`` (needs torch)."""
+    """Export, quantize, check and publish the fp32 and int8 models of ``embedder`` into ``final_dir`` (needs
+    torch)."""
     import torch
 
     st = embedder._source._load()
@@ -237,14 +241,15 @@ def build_onnx(embedder: OnnxEmbedder, final_dir: Path) -> None:
             quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8, per_channel=True)
         _check(embedder, int8_path, probe, reference, minimum=0.95, what="int8 quantization")
 
-        # Publish: tokenizer and meta first, the model last, each atomically, so a model file in the
+        # Publish: tokenizer and meta first, the models last, each atomically, so a model file in the
         # final directory always has its companions and is never half written.
         final_dir.mkdir(parents=True, exist_ok=True)
         _write_atomic(final_dir / TOKENIZER_FILE, tokenizer_path.read_bytes())
         _write_atomic(final_dir / META_FILE, json.dumps(meta, indent=2).encode())
-        with open(int8_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(int8_path, final_dir / MODEL_FILE)
+        for built, name in ((fp32_path, FP32_FILE), (int8_path, MODEL_FILE)):
+            with open(built, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(built, final_dir / name)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         embedder._source._model = None  # the torch model is not needed any more

@@ -1,4 +1,4 @@
-"""The int8 ONNX Runtime embedder: selection by config, identity, cached build, and agreement with torch."""
+"""The ONNX Runtime embedder: selection by config and CPU, identity, cached build, and agreement with torch."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO
 
 from models.embedding import HashingEmbedder, SentenceTransformerEmbedder, make_embedder
-from models.onnx_embedding import MODEL_FILE, TOKENS_PER_BATCH, OnnxEmbedder, _token_batches
+from models.onnx_embedding import FP32_FILE, MODEL_FILE, TOKENS_PER_BATCH, OnnxEmbedder, _token_batches, best_precision
 from pipeline.config import EmbedConfig, RunConfig
 from pipeline.errors import ConfigError, ModelError
 
@@ -49,21 +49,46 @@ def test_make_embedder_picks_the_backend(tmp_path):
     assert onnx.build_dir.parent == tmp_path / "onnx"
     assert isinstance(make_embedder("default"), SentenceTransformerEmbedder)
     assert isinstance(make_embedder("hashing", backend="onnx-int8"), HashingEmbedder)
+    assert make_embedder("default", backend="onnx-fp32", cache_dir=tmp_path).precision == "fp32"
+    assert make_embedder("default", backend="onnx", cache_dir=tmp_path).precision == best_precision()
     with pytest.raises(ModelError, match="backend"):
         make_embedder("default", backend="tensorrt")
+    with pytest.raises(ModelError, match="precision"):
+        OnnxEmbedder("default", precision="fp16")
 
 
-def test_identity_differs_between_backends(tmp_path):
+def test_identity_names_the_backend_and_precision_and_both_precisions_share_one_build(tmp_path):
     torch_identity = SentenceTransformerEmbedder("default").identity
-    onnx = OnnxEmbedder("default", cache_dir=tmp_path)
-    assert onnx.identity != torch_identity
-    assert onnx.identity == f"{torch_identity} [onnx-int8]"
-    assert OnnxEmbedder("some/other-model", cache_dir=tmp_path).build_key() != onnx.build_key()
+    int8 = OnnxEmbedder("default", cache_dir=tmp_path, precision="int8")
+    fp32 = OnnxEmbedder("default", cache_dir=tmp_path, precision="fp32")
+    assert int8.identity == f"{torch_identity} [onnx-int8]"  # vectors are cached apart: they differ
+    assert fp32.identity == f"{torch_identity} [onnx-fp32]"
+    assert int8.build_dir == fp32.build_dir and int8.model_path != fp32.model_path
+    assert OnnxEmbedder("some/other-model", cache_dir=tmp_path).build_key() != int8.build_key()
 
 
-def test_config_backend_defaults_to_int8_and_is_validated():
-    assert EmbedConfig().backend == "onnx-int8"
+ZEN1_CPUINFO = "processor\t: 0\ncpu family\t: 23\nflags\t\t: fpu sse2 avx fma avx2\n\nprocessor\t: 1\n"
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "precision"),
+    [
+        (ZEN1_CPUINFO, "fp32"),  # AVX2 alone: int8 was no faster and further from torch
+        ("flags\t\t: avx2 avx512f avx512_vnni\n", "int8"),
+        ("flags\t\t: avx2 avx_vnni\n", "int8"),
+        ("Features\t: fp asimd asimddp\n", "int8"),  # Arm's dot product
+        ("Features\t: fp asimd\n", "fp32"),
+        ("", "int8"),  # nothing to tell by: as before there was a choice
+    ],
+)
+def test_auto_precision_is_int8_only_where_the_cpu_has_int8_dot_products(cpuinfo, precision):
+    assert best_precision(cpuinfo) == precision
+
+
+def test_config_backend_defaults_to_onnx_by_cpu_and_is_validated():
+    assert EmbedConfig().backend == "onnx"
     assert RunConfig().with_overrides({"embed.backend": "torch"}).embed.backend == "torch"
+    assert RunConfig().with_overrides({"embed.backend": "onnx-fp32"}).embed.backend == "onnx-fp32"
     with pytest.raises(ConfigError, match=r"embed\.backend"):
         RunConfig().with_overrides({"embed.backend": "onnx-fp16"})
 
@@ -89,7 +114,7 @@ def cache_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def built(cache_dir) -> OnnxEmbedder:
-    embedder = OnnxEmbedder("default", cache_dir=cache_dir, batch_size=4)  # several batches per call
+    embedder = OnnxEmbedder("default", cache_dir=cache_dir, batch_size=4, precision="int8")  # several batches
     embedder.ensure_built()
     assert embedder.build_seconds is not None
     return embedder
@@ -113,6 +138,14 @@ def test_vectors_are_normalized_and_close_to_torch(built, torch_vectors):
 
 
 @pytest.mark.slow
+def test_the_fp32_copy_gives_the_torch_vectors_from_the_same_build(built, cache_dir, torch_vectors):
+    fp32 = OnnxEmbedder("default", cache_dir=cache_dir, batch_size=4, precision="fp32")
+    vectors = fp32.encode(SENTENCES)
+    assert fp32.build_seconds is None  # the int8 build published it too
+    np.testing.assert_allclose(vectors, torch_vectors, atol=1e-4)
+
+
+@pytest.mark.slow
 def test_order_is_restored_after_length_sorting(built, torch_vectors):
     vectors = built.encode(SENTENCES)
     # Each row is closest to its own torch vector, not to whichever text was sorted into its place.
@@ -124,8 +157,8 @@ def test_order_is_restored_after_length_sorting(built, torch_vectors):
 @pytest.mark.slow
 def test_sessions_side_by_side_give_one_sessions_vectors_bit_for_bit(built, cache_dir):
     texts = SENTENCES * 5  # many batches of 4, so both sessions take some
-    one = OnnxEmbedder("default", cache_dir=cache_dir, batch_size=4, threads=1)
-    three = OnnxEmbedder("default", cache_dir=cache_dir, batch_size=4, threads=3)
+    one = OnnxEmbedder("default", cache_dir=cache_dir, batch_size=4, threads=1, precision="int8")
+    three = OnnxEmbedder("default", cache_dir=cache_dir, batch_size=4, threads=3, precision="int8")
     assert len(three.encode(["warm up"])) == 1 and len(three._sessions) == 3
     np.testing.assert_array_equal(three.encode(texts), one.encode(texts))
 
@@ -144,12 +177,13 @@ def test_truncates_at_max_seq_length_and_pads_per_batch(built):
 def test_second_construction_loads_the_cached_build(built, cache_dir):
     model_path = built.model_path
     stamp = model_path.stat().st_mtime_ns
-    again = OnnxEmbedder("default", cache_dir=cache_dir)
+    again = OnnxEmbedder("default", cache_dir=cache_dir, precision="int8")
     assert again.model_path == model_path
     again.encode(SENTENCES[:2])
     assert again.build_seconds is None
     assert model_path.stat().st_mtime_ns == stamp
-    assert sorted(p.name for p in model_path.parent.iterdir()) == ["meta.json", MODEL_FILE, "tokenizer.json"]
+    files = sorted(p.name for p in model_path.parent.iterdir())
+    assert files == sorted(["meta.json", FP32_FILE, MODEL_FILE, "tokenizer.json"])
     assert not list(model_path.parent.parent.glob(".build-*"))  # the build's scratch folder is gone
 
 
