@@ -94,7 +94,7 @@ def speed_notes(inputs: list[BenchInput], args: argparse.Namespace, machine: Mac
             else "left as the installed packages have it (a machine that has run the pipeline before)."
         ),
         "In the cold run the embed stage includes importing the embedding libraries (torch and "
-        "sentence-transformers, or onnxruntime with the default `embed.backend=onnx`) and loading the model (they load "
+        "sentence-transformers, or onnxruntime with `embed.backend=onnx-int8`) and loading the model (they load "
         "lazily); the warm run finds every embedding, keyword embeddings included, in the "
         "cache, so it never loads the model.",
         f"Each figure is from {args.repeats} run(s) of each kind per size (median when more than one); "

@@ -139,8 +139,8 @@ class HashingEmbedder:
         return out / norms
 
 
-#: ``embed.backend`` values run on ONNX Runtime, and the precision each asks for ('auto': by the CPU).
-ONNX_BACKENDS = {"onnx": "auto", "onnx-int8": "int8", "onnx-fp32": "fp32"}
+#: ``embed.backend`` values run on ONNX Runtime, and the precision each asks for.
+ONNX_BACKENDS = {"onnx-int8": "int8", "onnx-fp32": "fp32"}
 
 
 def make_embedder(
@@ -153,8 +153,7 @@ def make_embedder(
 ) -> Embedder:
     """The embedder a config names: 'hashing' for the lexical baseline, else the sentence-transformers
     model run by ``backend``: 'torch' (sentence-transformers itself), or an ONNX Runtime graph built from
-    it once and cached under ``cache_dir``/onnx (:mod:`models.onnx_embedding`): 'onnx' (int8 or fp32, by
-    what the CPU runs best), 'onnx-int8' or 'onnx-fp32'."""
+    it once and cached under ``cache_dir``/onnx (:mod:`models.onnx_embedding`): 'onnx-int8' or 'onnx-fp32'."""
     if model == "hashing":
         return HashingEmbedder()
     if backend in ONNX_BACKENDS:

@@ -4,7 +4,7 @@ The model is loaded with torch, its transformer, pooling and L2 normalisation ar
 ONNX graph (``torch.onnx.export``), and a copy's weights are quantized to int8
 (``onnxruntime.quantization.quantize_dynamic``, per channel). Both are checked against the torch vectors
 and both are published, under ``<cache_dir>/onnx/<key>/`` with the tokenizer and a small ``meta.json``:
-the embedder runs the one that suits the CPU (:func:`models.onnx_embedding.best_precision`).
+the embedder runs the one ``embed.backend`` asks for (int8 by default).
 :func:`build_key` hashes the model's identity, the torch / onnx / onnxruntime versions and the recipe.
 :class:`models.onnx_embedding.OnnxEmbedder` runs this once, in a child process (``python -m
 models.onnx_build``), so torch never stays in the run's memory.

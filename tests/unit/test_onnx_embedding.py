@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO
 
 from models.embedding import HashingEmbedder, SentenceTransformerEmbedder, make_embedder
-from models.onnx_embedding import FP32_FILE, MODEL_FILE, TOKENS_PER_BATCH, OnnxEmbedder, _token_batches, best_precision
+from models.onnx_embedding import FP32_FILE, MODEL_FILE, TOKENS_PER_BATCH, OnnxEmbedder, _token_batches
 from pipeline.config import EmbedConfig, RunConfig
 from pipeline.errors import ConfigError, ModelError
 
@@ -50,7 +50,7 @@ def test_make_embedder_picks_the_backend(tmp_path):
     assert isinstance(make_embedder("default"), SentenceTransformerEmbedder)
     assert isinstance(make_embedder("hashing", backend="onnx-int8"), HashingEmbedder)
     assert make_embedder("default", backend="onnx-fp32", cache_dir=tmp_path).precision == "fp32"
-    assert make_embedder("default", backend="onnx", cache_dir=tmp_path).precision == best_precision()
+    assert make_embedder("default", backend="onnx-int8", cache_dir=tmp_path).precision == "int8"
     with pytest.raises(ModelError, match="backend"):
         make_embedder("default", backend="tensorrt")
     with pytest.raises(ModelError, match="precision"):
@@ -67,26 +67,8 @@ def test_identity_names_the_backend_and_precision_and_both_precisions_share_one_
     assert OnnxEmbedder("some/other-model", cache_dir=tmp_path).build_key() != int8.build_key()
 
 
-ZEN1_CPUINFO = "processor\t: 0\ncpu family\t: 23\nflags\t\t: fpu sse2 avx fma avx2\n\nprocessor\t: 1\n"
-
-
-@pytest.mark.parametrize(
-    ("cpuinfo", "precision"),
-    [
-        (ZEN1_CPUINFO, "fp32"),  # AVX2 alone: int8 was no faster and further from torch
-        ("flags\t\t: avx2 avx512f avx512_vnni\n", "int8"),
-        ("flags\t\t: avx2 avx_vnni\n", "int8"),
-        ("Features\t: fp asimd asimddp\n", "int8"),  # Arm's dot product
-        ("Features\t: fp asimd\n", "fp32"),
-        ("", "int8"),  # nothing to tell by: as before there was a choice
-    ],
-)
-def test_auto_precision_is_int8_only_where_the_cpu_has_int8_dot_products(cpuinfo, precision):
-    assert best_precision(cpuinfo) == precision
-
-
-def test_config_backend_defaults_to_onnx_by_cpu_and_is_validated():
-    assert EmbedConfig().backend == "onnx"
+def test_config_backend_defaults_to_int8_and_is_validated():
+    assert EmbedConfig().backend == "onnx-int8"
     assert RunConfig().with_overrides({"embed.backend": "torch"}).embed.backend == "torch"
     assert RunConfig().with_overrides({"embed.backend": "onnx-fp32"}).embed.backend == "onnx-fp32"
     with pytest.raises(ConfigError, match=r"embed\.backend"):
