@@ -53,3 +53,12 @@ def test_each_target_line_says_when_and_on_which_machine_its_runs_were_measured(
     at_100k, at_anchor = _lines(records)
     assert at_100k.endswith("(2026-12-03, AMD EPYC (family 25 model 17, AVX-512 VNNI), 2 cores).")
     assert at_anchor.endswith("1.7× (≥ 3.0×: missed) (2026-12-04, AMD EPYC (family 23 model 1, AVX2), 2 cores).")
+
+
+def test_the_key_figures_say_where_each_size_was_measured():
+    from benchmarks.report.render import render
+
+    slow = {"date": "2026-12-04", "machine": "AMD EPYC (family 23 model 1, AVX2), 2 cores"}
+    records = [{**_record(10_000, "ours", "cold", "end_to_end_seconds", 174.0, ANCHOR_DATASET), **slow}]
+    lines = [line for line in render(records).splitlines() if line.startswith("- 10,000 rows")]
+    assert lines == ["- 10,000 rows: ours 174 s cold (2026-12-04, AMD EPYC (family 23 model 1, AVX2), 2 cores)."]
