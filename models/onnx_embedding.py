@@ -6,7 +6,7 @@ normalisation are exported as one fp32 ONNX graph (``torch.onnx.export``), and a
 ``<cache_dir>/onnx/<key>/`` are :mod:`models.onnx_build`. This module is the runtime: it loads the
 cached files and needs only ``onnxruntime`` and ``tokenizers``: torch is not imported.
 
-``precision`` picks the copy. 'int8' (the default) is 2-3x faster than torch on CPUs with VNNI; on an
+``precision`` picks the copy. 'int8' (the default) was 2-3x faster than torch where first measured; on an
 AVX2-only CPU (AMD EPYC family 23) it was no faster than 'fp32' (2,000 app reviews: 37.8 s against 39.2 s)
 and further from torch (min cosine 0.972), yet mapped the taxonomy benchmark better (AILuminate test
 macro-F1 0.749 against 0.737), so it stays the default everywhere. 'fp32' gives torch's vectors, the same
