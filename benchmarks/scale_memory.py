@@ -163,9 +163,8 @@ def run(args: argparse.Namespace) -> Path:
     ]
     info = {"section": SECTION, "metric": report.RUN_INFO, "value": round(time.perf_counter() - started, 1),
             "unit": "s", "date": today(), "machine": machine.label, "notes": notes}  # fmt: skip
-    merged = merge_replacing(
-        args.out / "RESULTS.json", [*records, info], {("x",)}, lambda r: ("x",) if r.get("section") == SECTION else ()
-    )
+    # This run's sizes and codes replace every earlier record of the section.
+    merged = merge_replacing(args.out / "RESULTS.json", [*records, info], {(SECTION,)}, lambda r: (r.get("section"),))
     report.write_results(args.out, merged)
     return args.out / "RESULTS.md"
 

@@ -125,6 +125,12 @@ class Lookup:
     def first(self) -> dict[str, Any]:
         return self.records[0] if self.records else {}
 
+    def where(self) -> str:
+        """' (2026-12-04, <machine>)', or '': a table's runs can come from machines of other speeds."""
+        first = self.first()
+        parts = [str(first[k]) for k in ("date", "machine") if first.get(k)]
+        return f" ({', '.join(parts)})" if parts else ""
+
 
 def value_range(value: Any) -> str:
     if isinstance(value, tuple):

@@ -75,9 +75,7 @@ def _key_figures(records: list[dict[str, Any]]) -> list[str]:
         if bertopic is not None:
             bt = bertopic.get("end_to_end_seconds", "process", "cold")
             line += f"; BERTopic {fmt(bt)} s ({fmt(bt / cold if bt and cold else None, 'x')} ours cold)"
-        first = mine.first()
-        where = ", ".join(str(first[k]) for k in ("date", "machine") if first.get(k))
-        lines.append(line + (f" ({where})." if where else "."))  # sizes can come from machines of other speeds
+        lines.append(f"{line}{mine.where()}.")
     return ["## Key figures", "", *lines, ""] if lines else []
 
 

@@ -249,13 +249,6 @@ def _check(value: float | None, limit: float, unit: str, *, at_least: bool = Fal
     return f"{text(value)} ({'≥' if at_least else '≤'} {text(limit)}{' ✓' if met else ': missed'})"
 
 
-def _where(lookup: Lookup) -> str:
-    """' (2026-12-04, <machine>)': the sizes' runs can come from different machines, whose speeds differ."""
-    first = lookup.first()
-    parts = [str(first[k]) for k in ("date", "machine") if first.get(k)]
-    return f" ({', '.join(parts)})" if parts else ""
-
-
 def _issue15_lines(tables: dict[tuple[Any, ...], dict[str, Lookup]]) -> list[str]:
     """Issue 15's targets, each met or missed, from the default-config runs that measure them, and where."""
     lines = []
@@ -267,7 +260,7 @@ def _issue15_lines(tables: dict[tuple[Any, ...], dict[str, Lookup]]) -> list[str
             f"- Issue 15's targets at {rows:,} rows: cold "
             f"{_check(ours.get('end_to_end_seconds', 'process', 'cold'), ISSUE15_COLD_S, 's')}, warm "
             f"{_check(ours.get('end_to_end_seconds', 'process', 'warm'), ISSUE15_WARM_S, 's')}, peak RSS cold "
-            f"{_check(ours.get('peak_rss_mb', 'process', 'cold'), ISSUE15_RSS_MB, 'MB')}{_where(ours)}."
+            f"{_check(ours.get('peak_rss_mb', 'process', 'cold'), ISSUE15_RSS_MB, 'MB')}{ours.where()}."
         )
     anchor = _anchor_seconds(tables)
     if anchor is not None:
@@ -275,7 +268,7 @@ def _issue15_lines(tables: dict[tuple[Any, ...], dict[str, Lookup]]) -> list[str
         lines.append(
             f"- Issue 15's target at {ANCHOR_ROWS:,} real reviews: BERTopic ÷ ours cold "
             f"{_check(theirs_s / ours_s, ISSUE15_RATIO, 'x', at_least=True)}"
-            f"{_where(tables[(ANCHOR_ROWS, '', ANCHOR_DATASET)]['ours'])}."
+            f"{tables[(ANCHOR_ROWS, '', ANCHOR_DATASET)]['ours'].where()}."
         )
     return [*lines, ""] if lines else []
 

@@ -1,4 +1,4 @@
-"""The ONNX Runtime embedder: selection by config and CPU, identity, cached build, and agreement with torch."""
+"""The ONNX Runtime embedder: selection by config, int8 and fp32 identities, cached build, agreement with torch."""
 
 from __future__ import annotations
 
