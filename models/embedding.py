@@ -153,7 +153,9 @@ def make_embedder(
 ) -> Embedder:
     """The embedder a config names: 'hashing' for the lexical baseline, else the sentence-transformers
     model run by ``backend``: 'torch' (sentence-transformers itself), or an ONNX Runtime graph built from
-    it once and cached under ``cache_dir``/onnx (:mod:`models.onnx_embedding`): 'onnx-int8' or 'onnx-fp32'."""
+    it once and cached under ``cache_dir``/onnx (:mod:`models.onnx_embedding`): 'onnx-int8' or 'onnx-fp32'; or
+    'static', token vectors distilled from it once and cached under ``cache_dir``/static
+    (:mod:`models.static_embedding`)."""
     if model == "hashing":
         return HashingEmbedder()
     if backend in ONNX_BACKENDS:
@@ -162,6 +164,14 @@ def make_embedder(
         if device not in (None, "cpu"):
             log.warning("embed.device=%r is ignored: the %s backend runs on the CPU.", device, backend)
         return OnnxEmbedder(model, batch_size=batch_size, cache_dir=cache_dir, precision=ONNX_BACKENDS[backend])
+    if backend == "static":
+        from models.static_embedding import StaticEmbedder
+
+        if device not in (None, "cpu"):
+            log.warning("embed.device=%r is ignored: the static backend runs on the CPU.", device)
+        return StaticEmbedder(model, cache_dir=cache_dir)
     if backend != "torch":
-        raise ModelError(f"Unknown embedding backend {backend!r}; use 'torch' or one of {list(ONNX_BACKENDS)}.")
+        raise ModelError(
+            f"Unknown embedding backend {backend!r}; use 'torch', 'static' or one of {list(ONNX_BACKENDS)}."
+        )
     return SentenceTransformerEmbedder(model, batch_size=batch_size, device=device)

