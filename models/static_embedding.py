@@ -237,7 +237,10 @@ def build_static(model: str, final_dir: Path, cache_dir: Path | None = None) -> 
     final_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=final_dir.parent, prefix=f".build-{final_dir.name}-"))
     try:
-        st.tokenizer.backend_tokenizer.save(str(work / TOKENIZER_FILE))
+        tokenizer = st.tokenizer.backend_tokenizer
+        tokenizer.no_padding()  # a model's tokenizer.json may pad and truncate (MiniLM's: 128), a lookup must not
+        tokenizer.no_truncation()
+        tokenizer.save(str(work / TOKENIZER_FILE))
         np.save(work / VECTORS_FILE, table)
         (work / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         os.chmod(work, 0o755)  # mkdtemp makes it private; the cache is shared like the ONNX builds
