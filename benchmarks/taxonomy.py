@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._setup import start_benchmark
+from benchmarks.report.other_sections import TAXONOMY_DEFAULT_CONFIG
 
 log = logging.getLogger("benchmarks.taxonomy")
 
@@ -247,6 +248,7 @@ def records_of(
     common: dict[str, Any],
     check: dict[str, Any],
     cost: dict[str, Any],
+    config: str = TAXONOMY_DEFAULT_CONFIG,
 ) -> list[dict]:
     records: list[dict[str, Any]] = []
 
@@ -260,7 +262,7 @@ def records_of(
                 "metric": metric,
                 "value": round(float(value), 4),
                 "split": split,
-                "config": "embedding prototypes (offline default)",
+                "config": config,
                 **extra,
                 **common,
             }
@@ -288,11 +290,17 @@ def records_of(
     return records
 
 
+def config_label(settings: Sequence[str]) -> str:
+    """The records' ``config``: the default's label, or the ``--set`` overrides a run was measured with."""
+    return TAXONOMY_DEFAULT_CONFIG if not settings else "embedding prototypes, " + "; ".join(settings)
+
+
 def merge(path: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Existing records without the taxonomy section, plus the new ones."""
+    """Existing records without the taxonomy records of the new ones' config, plus the new ones."""
     from benchmarks.report import load_records
 
-    return [r for r in load_records(path) if r.get("section") != SECTION] + new
+    configs = {r.get("config") for r in new}
+    return [r for r in load_records(path) if r.get("section") != SECTION or r.get("config") not in configs] + new
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -368,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ],
     }
     common["notes"] += figure_notes(ail, dav, check, cost)
-    records = records_of(ail, dav, fit, common, check, cost)
+    records = records_of(ail, dav, fit, common, check, cost, config_label(args.set))
     json_path, md_path = write_results(args.out, merge(args.out / "RESULTS.json", records))
     print(
         f"AILuminate macro-F1 (test half): {ail['test']['macro_f1']:.3f} (all rows {ail['all']['macro_f1']:.3f}); "

@@ -12,6 +12,7 @@ from benchmarks.report.figures import (
 
 __all__ = [
     "TAXONOMY_BAR",
+    "TAXONOMY_DEFAULT_CONFIG",
     "TAXONOMY_REFERENCE",
     "generic_section",
     "review_loop_section",
@@ -22,6 +23,9 @@ __all__ = [
 #: Floors for the taxonomy figures (issue 17; issue 4's were 0.65 and 0.30) and references
 #: (../shared/datasets/REFERENCE_NUMBERS.md).
 TAXONOMY_BAR = {"ailuminate_demo": 0.75, "davidson_hate_offensive": 0.60}
+#: The ``config`` of the taxonomy records measured with the default config; a run with ``--set`` is
+#: recorded under its settings and shown on a line of its own, never in the default's table.
+TAXONOMY_DEFAULT_CONFIG = "embedding prototypes (offline default)"
 
 
 TAXONOMY_REFERENCE = {
@@ -32,8 +36,13 @@ TAXONOMY_REFERENCE = {
 
 
 def taxonomy_section(records: list[dict[str, Any]]) -> list[str]:
-    """Macro-F1 per dataset and split against the bar, per-category scores, and throughput."""
-    recs = [r for r in records if r.get("metric") != RUN_INFO]
+    """Macro-F1 per dataset and split against the bar, per-category scores, and throughput (default config);
+    one line per other config."""
+    measured = [r for r in records if r.get("metric") != RUN_INFO]
+    recs = [r for r in measured if r.get("config") in (None, TAXONOMY_DEFAULT_CONFIG)]
+    options = [r for r in measured if r.get("config") not in (None, TAXONOMY_DEFAULT_CONFIG)]
+    if not recs:
+        return ["## Taxonomy mapping", "", *_taxonomy_option_lines(options), ""]
     first = recs[0]
     lines = [
         "## Taxonomy mapping (offline default: embedding prototypes)",
@@ -83,7 +92,41 @@ def taxonomy_section(records: list[dict[str, Any]]) -> list[str]:
         unit = "rows/s" if r["metric"] == "rows_per_s" else f"s ({r['rows']} examples embedded and calibrated)"
         lines.append(("" if r is not speed[0] else "\n") + f"- {what}: {r['value']:,.1f} {unit}")
     notes = list(dict.fromkeys(n for r in recs for n in r.get("notes") or []))
-    return [*lines, "", *(f"- {n}" for n in notes), ""]
+    return [*lines, "", *(f"- {n}" for n in notes), *_taxonomy_option_lines(options), ""]
+
+
+def _taxonomy_option_lines(records: list[dict[str, Any]]) -> list[str]:
+    """The test-half figures of each config other than the default, one line each."""
+    lines = []
+    for config in dict.fromkeys(str(r["config"]) for r in records):
+        got = {
+            (r["dataset"], r["metric"]): r["value"]
+            for r in records
+            if r["config"] == config and r.get("split") == "test" and r.get("category") is None
+        }
+        first = next(r for r in records if r["config"] == config)
+        parts = [
+            f"AILuminate macro-F1 {got[('ailuminate_demo', 'macro_f1')]:.3f}"
+            if ("ailuminate_demo", "macro_f1") in got
+            else None,
+            f"Unmapped {fmt(got[('ailuminate_demo', 'unmapped_or_uncoded_share')], 'share')}"
+            if ("ailuminate_demo", "unmapped_or_uncoded_share") in got
+            else None,
+            f"Davidson macro-F1 {got[('davidson_hate_offensive', 'macro_f1')]:.3f}"
+            if ("davidson_hate_offensive", "macro_f1") in got
+            else None,
+            *(
+                f"{dataset} false-safety-flag rate {fmt(value, 'share')}"
+                for (dataset, metric), value in got.items()
+                if metric == "false_safety_flag_rate"
+            ),
+        ]
+        lines.append(
+            f"- With `{config}` ({first.get('date')}, {first.get('machine')}), test halves: "
+            + ", ".join(p for p in parts if p)
+            + "."
+        )
+    return lines
 
 
 def review_loop_section(records: list[dict[str, Any]]) -> list[str]:

@@ -205,9 +205,9 @@ def _overview_table(tables: dict[tuple[Any, ...], dict[str, Lookup]]) -> list[st
     return [*lines, ""]
 
 
-def _anchor_seconds(tables: dict[tuple[Any, ...], dict[str, Lookup]]) -> tuple[float, float] | None:
-    """(ours cold, BERTopic) end to end at the speed anchor, when both were measured."""
-    systems = tables.get((ANCHOR_ROWS, "", ANCHOR_DATASET))
+def _anchor_seconds(tables: dict[tuple[Any, ...], dict[str, Lookup]], config: str = "") -> tuple[float, float] | None:
+    """(ours cold, BERTopic) end to end at the speed anchor, when both were measured (ours with ``config``)."""
+    systems = tables.get((ANCHOR_ROWS, config, ANCHOR_DATASET))
     if not systems or "ours" not in systems or "bertopic" not in systems:
         return None
     ours = systems["ours"].get("end_to_end_seconds", "process", "cold")
@@ -236,6 +236,9 @@ ISSUE15_COLD_S = 240.0
 ISSUE15_WARM_S = 60.0
 ISSUE15_RSS_MB = 3072.0
 ISSUE15_RATIO = 3.0
+#: Options whose runs are held against issue 15's targets too, each on its own line: the targets are for the
+#: default config, so these lines say what the option would reach, not that the issue is met.
+ISSUE15_OPTIONS = ("embed.backend=static",)
 
 
 def _check(value: float | None, limit: float, unit: str, *, at_least: bool = False) -> str:
@@ -250,26 +253,29 @@ def _check(value: float | None, limit: float, unit: str, *, at_least: bool = Fal
 
 
 def _issue15_lines(tables: dict[tuple[Any, ...], dict[str, Lookup]]) -> list[str]:
-    """Issue 15's targets, each met or missed, from the default-config runs that measure them, and where."""
+    """Issue 15's targets, each met or missed, from the default-config runs that measure them (then from each
+    of ``ISSUE15_OPTIONS``' runs), and where."""
     lines = []
-    for (rows, config, _dataset), systems in tables.items():
-        ours = systems.get("ours")
-        if rows != ISSUE15_ROWS or config or ours is None:
-            continue
-        lines.append(
-            f"- Issue 15's targets at {rows:,} rows: cold "
-            f"{_check(ours.get('end_to_end_seconds', 'process', 'cold'), ISSUE15_COLD_S, 's')}, warm "
-            f"{_check(ours.get('end_to_end_seconds', 'process', 'warm'), ISSUE15_WARM_S, 's')}, peak RSS cold "
-            f"{_check(ours.get('peak_rss_mb', 'process', 'cold'), ISSUE15_RSS_MB, 'MB')}{ours.where()}."
-        )
-    anchor = _anchor_seconds(tables)
-    if anchor is not None:
-        ours_s, theirs_s = anchor
-        lines.append(
-            f"- Issue 15's target at {ANCHOR_ROWS:,} real reviews: BERTopic ÷ ours cold "
-            f"{_check(theirs_s / ours_s, ISSUE15_RATIO, 'x', at_least=True)}"
-            f"{tables[(ANCHOR_ROWS, '', ANCHOR_DATASET)]['ours'].where()}."
-        )
+    for config in ("", *ISSUE15_OPTIONS):
+        label = f" with the option `{config}` (not the default config)" if config else ""
+        for (rows, run_config, _dataset), systems in tables.items():
+            ours = systems.get("ours")
+            if rows != ISSUE15_ROWS or run_config != config or ours is None:
+                continue
+            lines.append(
+                f"- Issue 15's targets at {rows:,} rows{label}: cold "
+                f"{_check(ours.get('end_to_end_seconds', 'process', 'cold'), ISSUE15_COLD_S, 's')}, warm "
+                f"{_check(ours.get('end_to_end_seconds', 'process', 'warm'), ISSUE15_WARM_S, 's')}, peak RSS cold "
+                f"{_check(ours.get('peak_rss_mb', 'process', 'cold'), ISSUE15_RSS_MB, 'MB')}{ours.where()}."
+            )
+        anchor = _anchor_seconds(tables, config)
+        if anchor is not None:
+            ours_s, theirs_s = anchor
+            lines.append(
+                f"- Issue 15's target at {ANCHOR_ROWS:,} real reviews{label}: BERTopic ÷ ours cold "
+                f"{_check(theirs_s / ours_s, ISSUE15_RATIO, 'x', at_least=True)}"
+                f"{tables[(ANCHOR_ROWS, config, ANCHOR_DATASET)]['ours'].where()}."
+            )
     return [*lines, ""] if lines else []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,16 @@ from pipeline.config import RunConfig
 from pipeline.errors import ConfigError
 from pipeline.taxonomy import Taxonomy
 
-__all__ = ["QUERY_NAMES", "fit_classifier", "query_column", "theme_keyword_vectors"]
+__all__ = ["QUERY_NAMES", "fit_classifier", "query_column", "taxonomy_caveat", "theme_keyword_vectors"]
+
+log = logging.getLogger(__name__)
+
+#: Embedding backends whose taxonomy labels measured far below the default's (``python -m benchmarks.taxonomy
+#: --set embed.backend=...``, test halves), and what was measured: a run with one says so in its notes.
+COARSE_TAXONOMY_BACKENDS = {
+    "static": "AILuminate macro-F1 0.458 against 0.749 with the default onnx-int8, false safety flags on "
+    "app-review sentences 26.1% against 3.0%",
+}
 
 
 QUERY_NAMES = ("query", "searchquery", "searchterm", "searchterms", "search", "keyword", "keywords", "q")
@@ -49,6 +59,19 @@ def fit_classifier(
         branch_min_confidence=config.classify.branch_min_confidence,
         branch_c=config.classify.branch_c,
     ).fit()
+
+
+def taxonomy_caveat(config: RunConfig) -> str | None:
+    """The run note (also logged as a warning) when the embedder's taxonomy labels are known to be coarse."""
+    measured = COARSE_TAXONOMY_BACKENDS.get(config.embed.backend)
+    if measured is None:
+        return None
+    note = (
+        f"Taxonomy labels come from embed.backend={config.embed.backend!r} vectors, which map the taxonomy far "
+        f"less reliably ({measured}): do not triage safety from them; rerun with the default backend."
+    )
+    log.warning(note)
+    return note
 
 
 def theme_keyword_vectors(themes: pd.DataFrame, embedder: Any, config: RunConfig) -> np.ndarray | None:

@@ -23,7 +23,7 @@ from pipeline.clean import clean
 from pipeline.cluster import Clustered, cluster, cluster_texts
 from pipeline.embed import Embedded, embed
 from pipeline.engines.continuity import cluster_with_baseline
-from pipeline.engines.labeling import fit_classifier, query_column, theme_keyword_vectors
+from pipeline.engines.labeling import fit_classifier, query_column, taxonomy_caveat, theme_keyword_vectors
 from pipeline.engines.local_context import Clustering, LocalRun, Reduction, Rows, Sample
 from pipeline.engines.local_tables import feedback_table, novelty_vectors, work_dir
 from pipeline.engines.sampled import (
@@ -237,6 +237,9 @@ def classify_step(
     else:
         extra = ctx.carried.examples if ctx.carried is not None else None  # rows labeled in the baseline's review
         classifier = fit_classifier(ctx.taxonomy, ctx.cached, ctx.config, extra=extra)
+        caveat = taxonomy_caveat(ctx.config)
+        if caveat:
+            ctx.notes.append(caveat)
         classified = classify(
             rows.table,
             embedded.vectors,

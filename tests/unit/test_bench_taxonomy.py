@@ -46,3 +46,27 @@ def test_the_report_names_the_issues_unmapped_measure_and_the_no_label_share() -
     text = "\n".join(taxonomy_section(records))
     assert "Unmapped (issue 17: unmapped or uncoded) | no label at all" in text
     assert "| 13.5% | 8.5% |" in text
+
+
+def test_a_run_with_overrides_is_kept_beside_the_default_and_shown_on_its_own_line(tmp_path) -> None:
+    import json
+
+    from benchmarks.report.other_sections import TAXONOMY_DEFAULT_CONFIG
+    from benchmarks.taxonomy import config_label, merge
+
+    def run(config: str, f1: float) -> list[dict]:
+        common = {"section": "taxonomy", "dataset": "ailuminate_demo", "split": "test", "rows": 600, "config": config}
+        return [{**common, "metric": "macro_f1", "value": f1}, {**common, "metric": "no_label_share", "value": 0.1}]
+
+    assert config_label([]) == TAXONOMY_DEFAULT_CONFIG
+    static = config_label(["embed.backend=static"])
+    path = tmp_path / "RESULTS.json"
+    path.write_text(json.dumps(run(TAXONOMY_DEFAULT_CONFIG, 0.749) + [{"section": "speed", "metric": "x"}]))
+    records = merge(path, run(static, 0.458))
+    assert len(records) == 5  # the default's records and the other section's stay
+    path.write_text(json.dumps(records))
+    assert len(merge(path, run(static, 0.460))) == 5  # a rerun of the same config replaces its own
+    lines = taxonomy_section([r for r in records if r["section"] == "taxonomy"])
+    assert "| ailuminate_demo | test | 600 | 0.749 |" in "\n".join(lines)  # the table is the default's
+    (option,) = [line for line in lines if line.startswith("- With ")]
+    assert option.startswith(f"- With `{static}`") and "AILuminate macro-F1 0.458" in option

@@ -164,6 +164,16 @@ def test_a_pipeline_run_embeds_with_the_static_backend(built, tiny_model, fast_c
     assert result.manifest["models"]["embedding"] == built.identity
     assert result.embeddings.shape[1] == 32
     assert len(result.feedback) == 60
+    assert any("do not triage safety" in note for note in result.manifest["notes"])  # what it costs is said
+
+
+def test_only_a_backend_measured_as_coarse_gets_the_taxonomy_caveat():
+    from pipeline.config import RunConfig
+    from pipeline.engines.labeling import taxonomy_caveat
+
+    assert taxonomy_caveat(RunConfig()) is None
+    caveat = taxonomy_caveat(RunConfig().with_overrides({"embed.backend": "static"}))
+    assert caveat is not None and "0.458 against 0.749" in caveat
 
 
 # --- the real MiniLM (slow: distilling its 30,522 tokens takes about 35-50 s on 2 cores) -------------------

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.classify import label_themes, unclassified
-from pipeline.engines.labeling import fit_classifier, theme_keyword_vectors
+from pipeline.engines.labeling import fit_classifier, taxonomy_caveat, theme_keyword_vectors
 from pipeline.engines.sampled import fit_themes, sample_texts
 from pipeline.engines.spark.aggregate import row_accounting, spark_trends, theme_sizes, theme_stats, write_feedback
 from pipeline.engines.spark.context import Fit, Ingested, Labelled, Sample, SparkRun, Texts
@@ -90,6 +90,9 @@ def classify_step(ctx: SparkRun, *, embedded: Any, rows: Texts, clustered: Fit, 
     vectors, groups, cleaned, fit = embedded, rows.groups, rows.cleaned, clustered.broadcast
     embedder = worker_embedder(config)
     classifier = fit_classifier(taxonomy, embedder, config) if taxonomy is not None else None
+    caveat = taxonomy_caveat(config) if taxonomy is not None else None
+    if caveat:
+        ctx.notes.append(caveat)
     shared = session.sparkContext.broadcast((fit, classifier))
     labelled = vectors.join(groups.select("group", "clean_text"), on="group").mapInPandas(
         lambda it: label_partition(it, config, *shared.value),
