@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -29,14 +30,20 @@ def _placeholder_flags(texts: list[str]) -> list[bool]:
     return [i > 0 and text in _PLACEHOLDER_WORDS and texts[i - 1] == "[" for i, text in enumerate(texts)]
 
 
-def _terms(doc: Any, *, use_parser: bool) -> tuple[str, list[str]]:
-    """Lowercased lemmas (stopwords kept, placeholders dropped) and noun phrases of a doc."""
+def _terms(doc: Any, *, use_parser: bool, lemma_of: Callable[[str], str] | None = None) -> tuple[str, list[str]]:
+    """Lowercased lemmas (stopwords kept, placeholders dropped) and noun phrases of a doc.
+
+    ``lemma_of``: a token text's lemma (the fast mode's lookup table), in place of the Doc's own lemmas.
+    """
     # Token attributes are read once into lists: indexing a Doc creates a Token object each time.
     tokens = list(doc)
     texts = [t.text for t in tokens]
     placeholder = _placeholder_flags(texts)
     alpha = [t.is_alpha for t in tokens]
-    lowered = [(t.lemma_ or text).lower() for t, text in zip(tokens, texts, strict=True)]
+    if lemma_of is None:
+        lowered = [(t.lemma_ or text).lower() for t, text in zip(tokens, texts, strict=True)]
+    else:
+        lowered = [(lemma_of(text) or text).lower() for text in texts]
     lemmas = [lemma for lemma, a, p in zip(lowered, alpha, placeholder, strict=True) if a and not p]
     phrases: list[str] = []
     if use_parser and doc.has_annotation("DEP"):
@@ -83,13 +90,16 @@ def analyse_texts(
     if not texts:
         return terms, persons
     if nlp is None and config.mode == "fast":
-        from models.nlp import load_lemmatizer, load_ner
+        from models.nlp import lemma_lookup, load_lemmatizer, load_ner
 
-        stream = load_lemmatizer().pipe(texts, batch_size=config.batch_size)
+        # Tokenized only: the lemmas are looked up per word (lemma_lookup), the same as the pipeline's own.
+        lemmatizer = load_lemmatizer()
+        lemma_of = lemma_lookup(lemmatizer)
+        stream = lemmatizer.tokenizer.pipe(texts, batch_size=config.batch_size)
         for i, doc in enumerate(
             tqdm(stream, total=len(texts), desc="clean", unit="text", disable=not show, leave=False)
         ):
-            terms[i] = _terms(doc, use_parser=False)
+            terms[i] = _terms(doc, use_parser=False, lemma_of=lemma_of)
         ner = load_ner(config.spacy_model) if redact else None
         if ner is not None:
             # Only a text with a capitalized word inside a sentence can hold a name the small model

@@ -61,7 +61,7 @@ def test_a_run_with_overrides_is_kept_beside_the_default_and_shown_on_its_own_li
     assert config_label([]) == TAXONOMY_DEFAULT_CONFIG
     static = config_label(["embed.backend=static"])
     path = tmp_path / "RESULTS.json"
-    path.write_text(json.dumps(run(TAXONOMY_DEFAULT_CONFIG, 0.749) + [{"section": "speed", "metric": "x"}]))
+    path.write_text(json.dumps([*run(TAXONOMY_DEFAULT_CONFIG, 0.749), {"section": "speed", "metric": "x"}]))
     records = merge(path, run(static, 0.458))
     assert len(records) == 5  # the default's records and the other section's stay
     path.write_text(json.dumps(records))

@@ -60,6 +60,18 @@ def test_fast_mode_lemmatizes_with_the_lookup_table_and_pairs_content_words():
 
 
 @pytest.mark.slow
+def test_the_lemma_lookup_gives_exactly_the_lookup_lemmatizers_lemmas():
+    from models.nlp import lemma_lookup, load_lemmatizer
+
+    nlp = load_lemmatizer()
+    lemma_of = lemma_lookup(nlp)
+    text = "The videos were loading slowly, ads kept popping up and I couldn't find the children's settings"
+    doc = nlp(text)
+    assert [lemma_of(t.text) for t in doc] == [t.lemma_ for t in doc]
+    assert lemma_of("videos") == "video" and lemma_of("were") == "be"
+    assert lemma_lookup(load_lemmatizer("xx"))("videos") == ""  # no table: the caller keeps the word as it is
+
+
 def test_fast_mode_redacts_a_name_inside_a_sentence():
     out = _clean_fast(["My friend John Smith keeps sending me scam links every day on this app"])
     assert "[PERSON]" in out.loc[0, "clean_text"]
