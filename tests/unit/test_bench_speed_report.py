@@ -81,3 +81,31 @@ def test_an_option_is_held_against_the_targets_on_its_own_labelled_lines():
     assert static_anchor == f"- Issue 15's target at 10,000 real reviews {label}: BERTopic ÷ ours cold 6.9× (≥ 3.0× ✓)."
     other = [{**r, "config": "scale.sample_size=50000"} for r in records[:2]]
     assert _lines(other) == []  # only the listed options, not every config a run was measured with
+
+
+def test_the_header_describes_the_newest_run_of_the_default_config_not_an_options_run():
+    def run_info(config: str | None, machine: str, command: str) -> dict:
+        return {
+            "section": "speed", "metric": "benchmark_seconds", "value": 60.0, "config": config,
+            "date": "2026-12-04", "machine": machine, "command": command,
+        }  # fmt: skip
+
+    def startup(config: str | None, machine: str, seconds: float) -> dict:
+        return {
+            "section": "speed", "metric": "process_start_seconds", "stage": "cli_help", "value": seconds,
+            "config": config, "date": "2026-12-04", "machine": machine,
+        }  # fmt: skip
+
+    records = [
+        run_info(None, "old machine", "python -m benchmarks.run --sizes 2000"),
+        startup(None, "old machine", 0.54),
+        run_info("embed.backend=static", "slow machine", "python -m benchmarks.run --set embed.backend=static"),
+        startup("embed.backend=static", "slow machine", 0.53),
+        run_info(None, "fast machine", "python -m benchmarks.run --sizes 10000"),  # same day, merged later
+        startup(None, "fast machine", 0.28),
+    ]
+    lines = speed_section(records)
+    assert any(line.startswith("- Latest run: 2026-12-04; fast machine") for line in lines)
+    assert any(line.startswith("- Command: `python -m benchmarks.run --sizes 10000`") for line in lines)
+    startup_rows = [line for line in lines if line.startswith("| `python -m pipeline --help`")]
+    assert startup_rows == ["| `python -m pipeline --help` | 0.28 | 0.28 | 0.28 |"]
