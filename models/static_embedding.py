@@ -12,8 +12,8 @@ are in ``models/cards/all-MiniLM-L6-v2-static.md``.
 The recipe's settings (PCA 256, SIF 1e-5) were chosen on 4,000 BANKING77 *train* texts with k-means
 (NMI 0.650 against 0.636 for SIF 1e-6, 0.640 for 384 dims, 0.631 for 128 dims).
 
-The build (torch, about 35 s for MiniLM's 30,522 tokens on 2 cores) runs once in a child process and is
-cached under ``<cache_dir>/static/<key>/``; runs afterwards need only ``tokenizers`` and NumPy.
+The build (torch: 47 s for MiniLM's 30,522 tokens on the AVX2-only 2-core EPYC) runs once in a child
+process and is cached under ``<cache_dir>/static/<key>/``; runs afterwards need only ``tokenizers`` and NumPy.
 """
 
 from __future__ import annotations
