@@ -235,6 +235,17 @@ def target_notes(records: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
+#: How the lines of :func:`target_notes` start: they are worked out from all the records at each write, so the
+#: copies in earlier runs' notes are dropped then (they would show figures that a later run replaced).
+_TARGET_PREFIXES = (*(f"Targets ({engine} engine)" for engine in ENGINES), "Issue 15's targets (")
+
+
+def _without_targets(record: dict[str, Any]) -> dict[str, Any]:
+    if record.get("section") != SCALE or record.get("metric") != report.RUN_INFO or not record.get("notes"):
+        return record
+    return {**record, "notes": [n for n in record["notes"] if not str(n).startswith(_TARGET_PREFIXES)]}
+
+
 def scale_settings(manifest: dict[str, Any]) -> str:
     """The run's resolved ``scale`` settings that shape the figures (from its manifest)."""
     scale = (manifest.get("config") or {}).get("scale") or {}
@@ -301,11 +312,12 @@ def _write_scale(
         "Each size runs once (no repeats), in a fresh process with an empty embedding cache (the int8 ONNX build "
         "copied in from an untimed preparatory run).",
     ]
+    sizes = sorted(rows for engine, rows, _config in measured)
     info = {
         "section": SCALE, "dataset": None, "system": None, "rows": None, "metric": report.RUN_INFO,
         "value": round(time.perf_counter() - started, 1), "unit": "s", "engine": args.engine, "run": args.engine,
         "config": ";".join(sorted(args.set)) or None, "command": args.command, "date": today(),
-        "machine": machine.label, "notes": run_notes,  # the notes of the section, shown once
+        "machine": machine.label, "sizes": sizes, "notes": run_notes,  # the notes of the section, shown once
     }  # fmt: skip
 
     def key(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -314,13 +326,15 @@ def _write_scale(
         if r.get("metric") == "growth_exponent":
             return ("growth",)
         if r.get("metric") == report.RUN_INFO:
-            return ("info", r.get("engine"), r.get("config"))
+            # An earlier run's notes go only with all of its sizes: a run at other sizes keeps them.
+            covered = r.get("sizes") is None or set(r["sizes"]) <= set(sizes)
+            return ("info", r.get("engine"), r.get("config")) if covered else ("kept info",)
         return (r.get("engine"), r.get("rows"), r.get("config"))
 
     replaced = {*measured, ("growth",), ("info", args.engine, info["config"])}
     merged = merge_replacing(args.out / "RESULTS.json", [*new, info], replaced, key)
+    merged = [r if r is info else _without_targets(r) for r in merged]
     merged += growth_records(merged)
-    targets = target_notes(merged)
-    info["notes"] = [*run_notes, *targets]
+    info["notes"] = [*run_notes, *target_notes(merged)]
     args.out.mkdir(parents=True, exist_ok=True)
     report.write_results(args.out, merged)
