@@ -312,7 +312,7 @@ def _write_scale(
         "Each size runs once (no repeats), in a fresh process with an empty embedding cache (the int8 ONNX build "
         "copied in from an untimed preparatory run).",
     ]
-    sizes = sorted(rows for engine, rows, _config in measured)
+    sizes = sorted(rows for _engine, rows, _config in measured)
     info = {
         "section": SCALE, "dataset": None, "system": None, "rows": None, "metric": report.RUN_INFO,
         "value": round(time.perf_counter() - started, 1), "unit": "s", "engine": args.engine, "run": args.engine,
