@@ -197,6 +197,10 @@ def growth_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+#: The ``stage`` of the derived record that holds the target lines (see :func:`targets_record`).
+TARGETS_STAGE = "targets"
+
+
 def target_notes(records: list[dict[str, Any]]) -> list[str]:
     """Issue 7's targets checked against the merged records (local engine and each other engine)."""
     notes = []
@@ -235,15 +239,13 @@ def target_notes(records: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
-#: How the lines of :func:`target_notes` start: they are worked out from all the records at each write, so the
-#: copies in earlier runs' notes are dropped then (they would show figures that a later run replaced).
-_TARGET_PREFIXES = (*(f"Targets ({engine} engine)" for engine in ENGINES), "Issue 15's targets (")
-
-
-def _without_targets(record: dict[str, Any]) -> dict[str, Any]:
-    if record.get("section") != SCALE or record.get("metric") != report.RUN_INFO or not record.get("notes"):
-        return record
-    return {**record, "notes": [n for n in record["notes"] if not str(n).startswith(_TARGET_PREFIXES)]}
+def targets_record(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The lines of :func:`target_notes` as a record of their own, worked out again at each write (like the
+    growth records): kept in a run's notes, they would go on showing figures that a later run replaced."""
+    return {
+        "section": SCALE, "dataset": None, "system": None, "rows": None, "metric": report.RUN_INFO,
+        "stage": TARGETS_STAGE, "value": None, "date": today(), "notes": target_notes(records),
+    }  # fmt: skip
 
 
 def scale_settings(manifest: dict[str, Any]) -> str:
@@ -325,6 +327,8 @@ def _write_scale(
             return ()
         if r.get("metric") == "growth_exponent":
             return ("growth",)
+        if r.get("metric") == report.RUN_INFO and r.get("stage") == TARGETS_STAGE:
+            return ("growth",)  # derived from the others, like the growth records
         if r.get("metric") == report.RUN_INFO:
             # An earlier run's notes go only with all of its sizes: a run at other sizes keeps them.
             covered = r.get("sizes") is None or set(r["sizes"]) <= set(sizes)
@@ -333,8 +337,7 @@ def _write_scale(
 
     replaced = {*measured, ("growth",), ("info", args.engine, info["config"])}
     merged = merge_replacing(args.out / "RESULTS.json", [*new, info], replaced, key)
-    merged = [r if r is info else _without_targets(r) for r in merged]
     merged += growth_records(merged)
-    info["notes"] = [*run_notes, *target_notes(merged)]
+    merged.append(targets_record(merged))
     args.out.mkdir(parents=True, exist_ok=True)
     report.write_results(args.out, merged)

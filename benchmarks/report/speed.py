@@ -52,11 +52,8 @@ def speed_info(records: list[dict[str, Any]]) -> dict[str, Any]:
     list) is the newer; a ``--set`` run is an option's figures, not the headline run's.
     """
     infos = [r for r in records if r.get("metric") == RUN_INFO]
-    default = [r for r in infos if not r.get("config")]
-    chosen = default or infos
-    if not chosen:
-        return {}
-    return max(enumerate(chosen), key=lambda pair: (pair[1].get("date") or "", pair[0]))[1]
+    chosen = [r for r in infos if not r.get("config")] or infos
+    return max(reversed(chosen), key=lambda r: r.get("date") or "") if chosen else {}
 
 
 def measured_note(first: dict[str, Any], info: dict[str, Any], what: str = "") -> list[str]:

@@ -98,22 +98,23 @@ def test_a_run_at_other_sizes_keeps_the_earlier_runs_notes_and_the_targets_are_w
 
     from benchmarks.harness.machine import Machine
     from benchmarks.report import RUN_INFO
-    from benchmarks.scale_sizes import _write_scale
+    from benchmarks.scale_sizes import TARGETS_STAGE, _write_scale
 
     million = scale_records(_run(1_000_000, 1181.0), {"date": "2026-12-04", "config": None})
     earlier = {
         "section": "scale", "metric": RUN_INFO, "engine": "local", "config": None, "sizes": [1_000_000],
-        "value": 1200.0, "notes": ["1,000,000 rows (local): input of the 1M run.",
-                                   "Targets (local engine) at 1,000,000 rows: end to end 99.0 min (stale)."],
+        "value": 1200.0, "notes": ["1,000,000 rows (local): input of the 1M run."],
     }  # fmt: skip
-    (tmp_path / "RESULTS.json").write_text(json.dumps([*million, earlier]), encoding="utf-8")
+    stale = {"section": "scale", "metric": RUN_INFO, "stage": TARGETS_STAGE, "notes": ["Targets: 99.0 min (stale)."]}
+    (tmp_path / "RESULTS.json").write_text(json.dumps([*million, earlier, stale]), encoding="utf-8")
     args = argparse.Namespace(out=tmp_path, engine="local", set=[], command="python -m benchmarks.scale --sizes 250000")
     new = scale_records(_run(250_000, 453.0), {"date": "2026-12-04", "config": None})
     _write_scale(args, new, {("local", 250_000, None)}, ["250,000 rows (local): input."], Machine.probe(), 0.0)
 
     records = json.loads((tmp_path / "RESULTS.json").read_text(encoding="utf-8"))
-    infos = [r for r in records if r.get("metric") == RUN_INFO]
-    assert [info["sizes"] for info in infos] == [[1_000_000], [250_000]]
-    assert infos[0]["notes"] == ["1,000,000 rows (local): input of the 1M run."]  # kept, less its old targets
-    targets = [n for info in infos for n in info["notes"] if n.startswith("Targets (local engine)")]
-    assert len(targets) == 1 and "19.7 min" in targets[0]  # from the 1M record itself, not the stale line
+    runs = [r for r in records if r.get("metric") == RUN_INFO and r.get("stage") != TARGETS_STAGE]
+    assert [run["sizes"] for run in runs] == [[1_000_000], [250_000]]
+    assert runs[0]["notes"] == ["1,000,000 rows (local): input of the 1M run."]  # the 250k run kept them
+    assert not any(n.startswith("Targets") for run in runs for n in run["notes"])
+    (targets,) = [r for r in records if r.get("stage") == TARGETS_STAGE]
+    assert targets["notes"][0].startswith("Targets (local engine) at 1,000,000 rows: end to end 19.7 min")
